@@ -1,0 +1,276 @@
+"""The click application: flags -> library calls -> rendering. No C2PA logic here."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+import provenance
+from provenance import (
+    EXIT_CODES,
+    ProvenanceError,
+    Report,
+    TrustConfig,
+    TrustConfigError,
+    Verdict,
+    exit_code_for,
+)
+
+from . import render
+
+__all__ = ["main", "cli"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_HELP = f"""\b
+Exit codes (the worst file decides):
+  {EXIT_CODES[Verdict.TRUSTED]}  every file is trusted
+  {EXIT_CODES[Verdict.UNTRUSTED]}  intact credentials, but a signer is not trusted
+  2  usage error (bad option or argument)
+  {EXIT_CODES[Verdict.UNSIGNED]}  no credentials found
+  {EXIT_CODES[Verdict.TAMPERED]}  tampered or invalid credentials
+  {EXIT_CODES[Verdict.ERROR]}  a file could not be read (missing, unreadable, not media)
+Precedence: tampered/invalid > unreadable > no credentials > untrusted > trusted.
+"""
+
+
+class _Failure(click.ClickException):
+    """A library error shown as one line, with the unreadable-file exit code."""
+
+    exit_code = EXIT_CODES[Verdict.ERROR]
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"provcheck: error: {self.format_message()}", err=True)
+
+
+class _DefaultToVerify(click.Group):
+    """`provcheck FILE...` means `provcheck verify FILE...`; library errors become one
+    clear line (a traceback only with --verbose)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProvenanceError as exc:
+            if "--verbose" in sys.argv or "-v" in sys.argv:
+                traceback.print_exc()
+            raise _Failure(str(exc)) from exc
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                     "--version"):
+            args = ["verify", *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help(ctx, formatter)
+        verify_cmd = self.commands.get("verify")
+        if verify_cmd is not None:
+            formatter.write_paragraph()
+            formatter.write_text("Options of `provcheck [verify] FILE...`:")
+            with formatter.indentation():
+                verify_cmd.format_options(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(EXIT_HELP)
+
+
+def _trust_options(f: F) -> F:
+    options = [
+        click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False),
+                     metavar="PEM", help="Trust anchors (PEM) for claim signers; repeatable."),
+        click.option("--allowed-list", "allowed_files", multiple=True,
+                     type=click.Path(dir_okay=False), metavar="PEM",
+                     help="End-entity signing certificates accepted as they are; repeatable."),
+        click.option("--tsa-trust", "tsa_files", multiple=True, type=click.Path(dir_okay=False),
+                     metavar="PEM", help="Trust anchors for timestamp authorities; repeatable."),
+        click.option("--no-default-trust", is_flag=True,
+                     help="Ignore the trust lists installed in the config directory."),
+        click.option("--config-dir", type=click.Path(file_okay=False), envvar=None,
+                     help="Config directory (default: $PROVCHECK_CONFIG_DIR or the "
+                          "platform's, e.g. ~/.config/provcheck)."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _build_trust(trust_files: Sequence[str], allowed_files: Sequence[str],
+                 tsa_files: Sequence[str], no_default_trust: bool,
+                 config_dir: str | None) -> TrustConfig:
+    try:
+        base = TrustConfig() if no_default_trust else TrustConfig.load(config_dir)
+        return base.with_files(anchors=trust_files, allowed=allowed_files, tsa=tsa_files)
+    except TrustConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="trust configuration") from exc
+
+
+@click.group(cls=_DefaultToVerify, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(provenance.__version__, prog_name="provcheck")
+def cli() -> None:
+    """Check where a piece of media came from: verify C2PA Content Credentials
+    and AI-generation labels.
+
+    \b
+    provcheck clip.mp4                      verify one file (same as `provcheck verify`)
+    provcheck --format json a.mp4 b.jpg     machine-readable results on stdout
+    provcheck trust update                  install the official C2PA trust lists
+    """
+
+
+@cli.command("verify", epilog=EXIT_HELP)
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format; json writes only JSON to stdout.")
+@_trust_options
+@click.option("--fragment", "fragments", multiple=True, type=click.Path(), metavar="FILE",
+              help="A fragment (.m4s) of a fragmented MP4 whose init segment is FILE; "
+                   "repeatable, in order. Only with a single FILE.")
+@click.option("--remote-manifests", is_flag=True,
+              help="Fetch manifests that a file only references remotely (network).")
+@click.option("--ocsp", is_flag=True, help="Check certificate revocation over OCSP (network).")
+@click.option("-v", "--verbose", is_flag=True, help="Show library details and tracebacks.")
+def verify_cmd(files: tuple[str, ...], fmt: str, trust_files: tuple[str, ...],
+               allowed_files: tuple[str, ...], tsa_files: tuple[str, ...],
+               no_default_trust: bool, config_dir: str | None, fragments: tuple[str, ...],
+               remote_manifests: bool, ocsp: bool, verbose: bool) -> None:
+    """Verify the Content Credentials of FILE(s)."""
+    if fragments and len(files) != 1:
+        raise click.UsageError("--fragment needs exactly one FILE (the init segment)")
+    trust = _build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
+    reports: list[Report] = []
+    with provenance.Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp) as verifier:
+        for path in files:
+            reports.append(_guarded(lambda p=path: verifier.verify(p, fragments), path, verbose))
+            if fmt == "text":
+                click.echo(render.render_text(reports[-1], verbose=verbose))
+                if len(files) > 1:
+                    click.echo()
+    code = exit_code_for([r.verdict for r in reports])
+    if fmt == "json":
+        click.echo(render.render_json(reports, exit_code=code))
+    elif not trust.has_signer_trust:
+        click.echo(click.style("note: no trust list is configured, so nothing can be "
+                               "`trusted`. Run `provcheck trust update` or pass --trust PEM.",
+                               dim=True), err=True)
+    sys.exit(code)
+
+
+def _guarded(fn: Callable[[], Report], path: str, verbose: bool) -> Report:
+    """The library returns error Reports for bad input; anything else is a bug we still
+    report per file instead of dying with a traceback."""
+    try:
+        return fn()
+    except ProvenanceError as exc:
+        return Report(path=path, verdict=Verdict.ERROR, reason=str(exc))
+    except Exception as exc:  # last line of defence: one bad file must not end the run
+        if verbose:
+            traceback.print_exc()
+        return Report(path=path, verdict=Verdict.ERROR,
+                      reason=f"internal error while verifying: {type(exc).__name__}: {exc}")
+
+
+# ---------------------------------------------------------------------------
+# trust management
+
+
+@cli.group("trust")
+def trust_group() -> None:
+    """Manage the default trust configuration (trust anchors, allowed list, TSA list)."""
+
+
+@trust_group.command("install")
+@click.argument("source")
+@click.option("--kind", type=click.Choice(["anchors", "allowed", "tsa"]), default="anchors",
+              show_default=True, help="What the PEM bundle is used for.")
+@click.option("--name", help="Name to store it under (default: the file name).")
+@click.option("--config-dir", type=click.Path(file_okay=False))
+def trust_install(source: str, kind: str, name: str | None, config_dir: str | None) -> None:
+    """Add a PEM bundle from a FILE or an http(s) URL to the default configuration."""
+    from provenance import trust as trust_mod
+
+    if source.startswith(("http://", "https://")):
+        data = trust_mod.download(source)
+        label = name or Path(source.split("?", 1)[0]).stem or "downloaded"
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise TrustConfigError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+        label = name or Path(source).stem
+    src = trust_mod.install(data, kind=kind, label=label, origin=source, config_dir=config_dir)
+    click.echo(f"installed {src.count} certificate(s) as {kind} '{src.label}'", err=True)
+
+
+@trust_group.command("update")
+@click.option("--config-dir", type=click.Path(file_okay=False))
+@click.option("--trust-list-url", default=None, metavar="URL",
+              help="Where to fetch the C2PA trust list (default: the official location).")
+@click.option("--tsa-list-url", default=None, metavar="URL",
+              help="Where to fetch the C2PA TSA trust list (default: the official location).")
+@click.option("--cai-interim", is_flag=True,
+              help="Also install the older interim trust list of the Content Authenticity "
+                   "Initiative (much 2023-2025 content chains only to it).")
+@click.option("--cai-interim-url", default=None, metavar="URL")
+def trust_update(config_dir: str | None, trust_list_url: str | None, tsa_list_url: str | None,
+                 cai_interim: bool, cai_interim_url: str | None) -> None:
+    """Download the official C2PA trust list and TSA trust list."""
+    from provenance import trust as trust_mod
+
+    sources = trust_mod.update(
+        config_dir=config_dir,
+        trust_list_url=trust_list_url or trust_mod.OFFICIAL_TRUST_LIST_URL,
+        tsa_list_url=tsa_list_url or trust_mod.OFFICIAL_TSA_TRUST_LIST_URL,
+        include_cai_interim=cai_interim,
+        cai_interim_url=cai_interim_url or trust_mod.CAI_INTERIM_TRUST_LIST_URL,
+    )
+    for src in sources:
+        click.echo(f"updated {src.kind} '{src.label}': {src.count} certificate(s) "
+                   f"from {src.origin}", err=True)
+
+
+@trust_group.command("list")
+@click.option("--config-dir", type=click.Path(file_okay=False))
+def trust_list(config_dir: str | None) -> None:
+    """Show the installed trust sources."""
+    from provenance.trust import default_config_dir
+
+    cfg = TrustConfig.load(config_dir)
+    where = Path(config_dir) if config_dir else default_config_dir()
+    click.echo(f"config directory: {where}")
+    if not cfg.sources():
+        click.echo("no trust sources installed: run `provcheck trust update`")
+    for src in cfg.sources():
+        click.echo(f"{src.kind:<8} {src.label:<28} {src.count:>4} certificate(s)  {src.origin}")
+
+
+@trust_group.command("remove")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["anchors", "allowed", "tsa"]), default=None)
+@click.option("--config-dir", type=click.Path(file_okay=False))
+def trust_remove(name: str, kind: str | None, config_dir: str | None) -> None:
+    """Remove an installed trust source by NAME."""
+    from provenance.trust import KINDS, default_config_dir
+
+    root = Path(config_dir) if config_dir else default_config_dir()
+    removed = 0
+    for k in [kind] if kind else list(KINDS):
+        p = root / "trust" / k / f"{name}.pem"
+        if p.exists():
+            p.unlink()
+            removed += 1
+    if not removed:
+        raise TrustConfigError(f"no installed trust source named {name!r}")
+    click.echo(f"removed {name}", err=True)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli.main(prog_name="provcheck")
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("provcheck: interrupted", err=True)
+        sys.exit(130)

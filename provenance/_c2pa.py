@@ -1,0 +1,222 @@
+"""The only module that imports c2pa. No c2pa type leaks out of it.
+
+Every call builds its own ``c2pa.Context`` from explicit settings: the c2pa
+library's thread-local/global settings are never used. Errors from the native
+library are translated into ``_ReadFailure`` (internal, consumed by ``verify``)
+or ``SigningError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import c2pa
+
+from .errors import SigningError
+from .trust import TrustConfig
+
+__all__: list[str] = []  # private module: used by verify and sign only
+
+# Signer certificates must carry one of these EKUs (the C2PA trust list's own
+# set, without timeStamping so a TSA's chain can never vouch for a claim signer).
+_SIGNER_EKUS = "\n".join([
+    "1.3.6.1.5.5.7.3.4",  # id-kp-emailProtection
+    "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning
+    "1.3.6.1.4.1.311.76.59.1.9",  # Microsoft C2PA signing
+    "1.3.6.1.4.1.62558.2.1",  # c2pa-kp-claimSigning
+]) + "\n"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    remote_manifests: bool = False
+    ocsp: bool = False
+
+
+@dataclass
+class RawRead:
+    """What the native reader returned, as plain JSON values."""
+
+    store: dict[str, Any] | None  # Reader.json(); None when no manifest
+    crjson: dict[str, Any] | None
+    remote_url: str | None = None
+    embedded: bool = True
+
+
+@dataclass
+class ReadFailure(Exception):
+    """The native reader refused the asset. kind: unsupported | asset | manifest | remote | io."""
+
+    kind: str
+    message: str
+    detail: str = field(default="")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def settings_for(trust: TrustConfig, options: ReadOptions) -> dict[str, Any]:
+    """c2pa settings for verification: claim signers chain to ``user_anchors`` and the
+    allowed list; timestamp authorities chain to ``trust_anchors`` (which c2pa-rs alone
+    consults for TSAs). ``verify`` later refuses a signer found only among TSA roots."""
+    trust_settings: dict[str, Any] = {"trust_config": _SIGNER_EKUS}
+    if trust.anchors:
+        trust_settings["user_anchors"] = "".join(s.pem for s in trust.anchors)
+    if trust.tsa:
+        trust_settings["trust_anchors"] = "".join(s.pem for s in trust.tsa)
+    if trust.allowed:
+        trust_settings["allowed_list"] = "".join(s.pem for s in trust.allowed)
+    return {
+        "version": 1,
+        "trust": trust_settings,
+        "verify": {
+            "verify_after_reading": True,
+            "verify_trust": True,
+            "verify_timestamp_trust": True,
+            "ocsp_fetch": options.ocsp,
+            "remote_manifest_fetch": options.remote_manifests,
+        },
+        "core": {"decode_identity_assertions": False},
+    }
+
+
+class ReadContext:
+    """A reusable native context for many reads with the same trust and options."""
+
+    def __init__(self, trust: TrustConfig, options: ReadOptions) -> None:
+        try:
+            self._ctx = c2pa.Context.from_dict(settings_for(trust, options))
+        except c2pa.C2paError as exc:
+            raise ReadFailure("manifest", f"the C2PA library rejected the trust settings: {exc}"
+                              ) from exc
+
+    def read(self, mime: str | None, stream: BinaryIO,
+             fragments: Sequence[BinaryIO] = ()) -> RawRead:
+        try:
+            if fragments:
+                reader = c2pa.Reader(mime, stream, None, context=self._ctx)
+                for frag in fragments:
+                    stream.seek(0)
+                    reader.with_fragment(mime, stream, frag)
+            else:
+                reader = c2pa.Reader.try_create(mime, stream, None, self._ctx)
+                if reader is None:
+                    return RawRead(None, None)
+            with reader:
+                store = json.loads(reader.json())
+                cr = json.loads(reader.crjson())
+                remote = reader.get_remote_url()
+                embedded = bool(reader.is_embedded())
+            return RawRead(store, cr, remote, embedded)
+        except c2pa.C2paError.ManifestNotFound:
+            return RawRead(None, None)
+        except c2pa.C2paError as exc:
+            raise _translate(exc) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ReadFailure("manifest", f"the manifest store could not be decoded: {exc}"
+                              ) from exc
+
+    def close(self) -> None:
+        self._ctx.close()
+
+
+def _translate(exc: Exception) -> ReadFailure:
+    text = str(exc)
+    # Strip the "Kind: " prefix the native library puts on its messages.
+    detail = text.split(": ", 1)[1] if ": " in text else text
+    if isinstance(exc, c2pa.C2paError.NotSupported):
+        return ReadFailure("unsupported", "the C2PA library does not support this format", detail)
+    if isinstance(exc, c2pa.C2paError.RemoteManifest):
+        return ReadFailure("remote", "the manifest is stored remotely", detail)
+    if isinstance(exc, c2pa.C2paError.Io | c2pa.C2paError.FileNotFound):
+        return ReadFailure("io", "the file could not be read", detail)
+    if "asset could not be parsed" in text or "Box size" in text or "invalid BMFF" in text:
+        return ReadFailure("asset", "the file's structure could not be parsed", detail)
+    return ReadFailure("manifest", "the manifest store is broken and cannot be read", detail)
+
+
+# ---------------------------------------------------------------------------
+# signing
+
+
+SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+
+
+@dataclass(frozen=True)
+class NativeSignerSpec:
+    """Either a PEM key (local) or a callback; the certificate chain is always PEM."""
+
+    alg: str
+    cert_chain_pem: str
+    private_key_pem: str | None = None
+    callback: Callable[[bytes], bytes] | None = None
+    tsa_url: str | None = None
+
+
+def _make_signer(spec: NativeSignerSpec) -> Any:
+    alg = spec.alg.lower()
+    if alg not in SIGNING_ALGS:
+        raise SigningError(f"unsupported signing algorithm {spec.alg!r}; use one of "
+                           + ", ".join(SIGNING_ALGS))
+    try:
+        if spec.callback is not None:
+            enum_alg = getattr(c2pa.C2paSigningAlg, alg.upper())
+            return c2pa.Signer.from_callback(spec.callback, enum_alg, spec.cert_chain_pem,
+                                             spec.tsa_url)
+        if spec.private_key_pem is None:
+            raise SigningError("a signer needs a private key or a signing callback")
+        info = c2pa.C2paSignerInfo(alg.encode(), spec.cert_chain_pem.encode(),
+                                   spec.private_key_pem.encode(),
+                                   spec.tsa_url.encode() if spec.tsa_url else None)
+        return c2pa.Signer.from_info(info)
+    except c2pa.C2paError as exc:
+        raise SigningError(f"the signing key or certificate was refused: {_detail(exc)}"
+                           ) from exc
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+@dataclass(frozen=True)
+class NativeIngredient:
+    json: dict[str, Any]
+    mime: str
+    stream: BinaryIO
+
+
+def sign_stream(*, manifest: dict[str, Any], signer: NativeSignerSpec, mime: str,
+                source: BinaryIO, dest: BinaryIO,
+                ingredients: Sequence[NativeIngredient] = (),
+                trust: TrustConfig | None = None) -> bytes:
+    """Build, sign and embed a manifest; returns the manifest bytes."""
+    settings: dict[str, Any] = {
+        "version": 1,
+        "verify": {"verify_after_sign": False, "remote_manifest_fetch": False,
+                   "ocsp_fetch": False},
+        "builder": {"thumbnail": {"enabled": True, "ignore_errors": True},
+                    "actions": {"auto_created_action": {"enabled": False},
+                                "auto_opened_action": {"enabled": False},
+                                "auto_placed_action": {"enabled": False}}},
+    }
+    if trust is not None:
+        settings["trust"] = settings_for(trust, ReadOptions())["trust"]
+    native_signer = _make_signer(signer)
+    try:
+        with c2pa.Context.from_dict(settings) as ctx, \
+                c2pa.Builder.from_json(manifest, ctx) as builder:
+            for ing in ingredients:
+                builder.add_ingredient(ing.json, ing.mime, ing.stream)
+            result: bytes = builder.sign(native_signer, mime, source, dest)
+            return result
+    except c2pa.C2paError as exc:
+        raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
+    finally:
+        try:
+            native_signer.close()
+        except Exception:  # already consumed or closed by the native side
+            pass

@@ -1,0 +1,143 @@
+"""What is this file? Format sniffing from bytes, and container facts via pymediainfo.
+
+The extension is never trusted: a ``.mp4`` renamed ``.dat`` is still MP4. The
+sniffer looks only at a file's first bytes (fixed magic numbers and the BMFF
+``ftyp`` brand); the structure itself is left to the C2PA library and
+MediaInfo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .errors import InputError
+
+__all__ = ["MediaType", "sniff", "sniff_stream", "sniff_path", "container_facts"]
+
+HEADER_SIZE = 64
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """A detected format: its MIME type and a short human name."""
+
+    mime: str
+    name: str
+
+
+# ISO BMFF major/compatible brands -> (mime, name). Order matters only for the major brand.
+_BMFF_BRANDS: dict[bytes, MediaType] = {
+    b"qt  ": MediaType("video/quicktime", "QuickTime MOV"),
+    b"heic": MediaType("image/heic", "HEIC"),
+    b"heix": MediaType("image/heic", "HEIC"),
+    b"heim": MediaType("image/heic", "HEIC"),
+    b"heis": MediaType("image/heic", "HEIC"),
+    b"hevc": MediaType("image/heic", "HEIC"),
+    b"mif1": MediaType("image/heif", "HEIF"),
+    b"msf1": MediaType("image/heif", "HEIF"),
+    b"avif": MediaType("image/avif", "AVIF"),
+    b"avis": MediaType("image/avif", "AVIF"),
+    b"M4A ": MediaType("audio/mp4", "M4A audio"),
+    b"M4B ": MediaType("audio/mp4", "M4A audio"),
+    b"M4V ": MediaType("video/mp4", "MP4 video"),
+}
+_MP4 = MediaType("video/mp4", "MP4 video")
+
+
+def _sniff_bmff(header: bytes) -> MediaType | None:
+    if len(header) < 12 or header[4:8] not in (b"ftyp", b"styp"):
+        return None
+    major = header[8:12]
+    if major in _BMFF_BRANDS:
+        return _BMFF_BRANDS[major]
+    return _MP4
+
+
+def sniff(header: bytes) -> MediaType | None:
+    """Detect a media format from the first bytes of a file, or None if unknown."""
+    h = header
+    if h.startswith(b"\xff\xd8\xff"):
+        return MediaType("image/jpeg", "JPEG")
+    if h.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType("image/png", "PNG")
+    if h.startswith(b"GIF87a") or h.startswith(b"GIF89a"):
+        return MediaType("image/gif", "GIF")
+    if h[:4] == b"RIFF" and len(h) >= 12:
+        kind = h[8:12]
+        if kind == b"WEBP":
+            return MediaType("image/webp", "WebP")
+        if kind == b"WAVE":
+            return MediaType("audio/wav", "WAV audio")
+        if kind == b"AVI ":
+            return MediaType("video/avi", "AVI video")
+    bmff = _sniff_bmff(h)
+    if bmff is not None:
+        return bmff
+    if h[:4] in (b"II*\x00", b"MM\x00*"):
+        return MediaType("image/tiff", "TIFF")
+    if h.startswith(b"%PDF-"):
+        return MediaType("application/pdf", "PDF")
+    if h.startswith(b"fLaC"):
+        return MediaType("audio/flac", "FLAC audio")
+    if h.startswith(b"ID3") or (len(h) >= 2 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0
+                                and (h[1] & 0x06) != 0):
+        return MediaType("audio/mpeg", "MP3 audio")
+    if h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
+        return MediaType("audio/aiff", "AIFF audio")
+    stripped = h.lstrip()
+    if stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in h):
+        return MediaType("image/svg+xml", "SVG")
+    # A DASH media segment (.m4s) starts with a moof/sidx/styp box, not ftyp.
+    if len(h) >= 8 and h[4:8] in (b"moof", b"sidx", b"emsg", b"prft"):
+        return MediaType("video/mp4", "MP4 media segment")
+    return None
+
+
+def sniff_stream(stream: BinaryIO) -> MediaType | None:
+    """Sniff a seekable binary stream; its position is restored."""
+    pos = stream.tell()
+    try:
+        return sniff(stream.read(HEADER_SIZE))
+    finally:
+        stream.seek(pos)
+
+
+def sniff_path(path: str | os.PathLike[str]) -> MediaType | None:
+    """Sniff a file on disk; raises InputError if it cannot be opened."""
+    try:
+        with open(path, "rb") as f:
+            return sniff(f.read(HEADER_SIZE))
+    except OSError as exc:
+        raise InputError(f"{os.fspath(path)}: cannot read: {exc.strerror or exc}") from exc
+
+
+def container_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Container facts from MediaInfo: format, codecs, duration, size, frame rate, tags.
+
+    Returns an empty dict when MediaInfo is unavailable or cannot parse the file:
+    these facts are context for a reviewer, never part of a verdict.
+    """
+    try:
+        from pymediainfo import MediaInfo
+
+        info = MediaInfo.parse(os.fspath(path))
+    except Exception:  # MediaInfo raises plain Exceptions and OSError; facts are optional
+        return {}
+    facts: dict[str, Any] = {}
+    for track in info.tracks:
+        data = track.to_data()
+        kind = data.get("track_type")
+        if kind == "General":
+            for key in ("format", "duration", "writing_application", "encoded_library_name",
+                        "encoded_date", "tagged_date", "title", "comment", "description"):
+                if data.get(key) not in (None, ""):
+                    facts[key] = data[key]
+        elif kind in ("Video", "Audio"):
+            tracks = facts.setdefault("tracks", [])
+            tracks.append({k: data[k] for k in (
+                "track_type", "format", "codec_id", "width", "height", "frame_rate",
+                "duration", "sampling_rate", "channel_s", "encoded_library_name")
+                if data.get(k) not in (None, "")})
+    return facts

@@ -1,0 +1,268 @@
+"""Typed results shared by verification, signing, the CLI and policies.
+
+Everything here is a frozen dataclass or an enum: a ``Report`` can be passed
+around, compared and serialised, never mutated. ``to_dict`` gives the JSON
+contract of DESIGN.md (``path``, ``verdict``, ``ai_generated``, ``signer``,
+``status_codes`` and more).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Verdict",
+    "AIGeneration",
+    "Signer",
+    "Timestamp",
+    "Action",
+    "Problem",
+    "Manifest",
+    "Ingredient",
+    "Report",
+    "EXIT_CODES",
+    "exit_code_for",
+]
+
+
+class Verdict(str, enum.Enum):
+    """The one verdict of one file (see DESIGN.md)."""
+
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
+    TAMPERED = "tampered"
+    INVALID = "invalid"
+    UNSIGNED = "unsigned"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AIGeneration(str, enum.Enum):
+    """What the credentials say about generative AI, per the C2PA signal rubrics."""
+
+    FULLY = "fully"
+    PARTLY = "partly"
+    POSSIBLY = "possibly"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def strength(self) -> int:
+        """Order used to pick the strongest signal: fully > partly > possibly > no > unknown."""
+        return _AI_STRENGTH[self]
+
+
+_AI_STRENGTH = {
+    AIGeneration.UNKNOWN: 0,
+    AIGeneration.NO: 1,
+    AIGeneration.POSSIBLY: 2,
+    AIGeneration.PARTLY: 3,
+    AIGeneration.FULLY: 4,
+}
+
+# Exit codes of `provcheck FILE...`: the worst verdict among the files decides.
+# 2 is click's usage error and never means a verdict.
+EXIT_CODES: dict[Verdict, int] = {
+    Verdict.TRUSTED: 0,
+    Verdict.UNTRUSTED: 1,
+    Verdict.UNSIGNED: 3,
+    Verdict.TAMPERED: 4,
+    Verdict.INVALID: 4,
+    Verdict.ERROR: 5,
+}
+
+# Which verdict "wins" when several files are checked at once (most alarming first).
+_SEVERITY = [
+    Verdict.TAMPERED,
+    Verdict.INVALID,
+    Verdict.ERROR,
+    Verdict.UNSIGNED,
+    Verdict.UNTRUSTED,
+    Verdict.TRUSTED,
+]
+
+
+def exit_code_for(verdicts: list[Verdict]) -> int:
+    """The exit code for a run over several files: 0 only when every one is trusted."""
+    if not verdicts:
+        return EXIT_CODES[Verdict.ERROR]
+    worst = min(verdicts, key=_SEVERITY.index)
+    return EXIT_CODES[worst]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed a manifest, from its signing certificate."""
+
+    common_name: str | None
+    organization: str | None
+    issuer: str | None
+    serial_number: str | None = None
+    not_before: str | None = None
+    not_after: str | None = None
+    algorithm: str | None = None
+    trust_list: str | None = None  # label of the trust list that vouched, when trusted
+
+    def display(self) -> str:
+        parts = [p for p in (self.common_name, self.organization) if p]
+        name = ", ".join(dict.fromkeys(parts)) or "(unnamed certificate)"
+        return f"{name} (issued by {self.issuer})" if self.issuer else name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "common_name": self.common_name,
+            "organization": self.organization,
+            "issuer": self.issuer,
+            "serial_number": self.serial_number,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "algorithm": self.algorithm,
+            "trust_list": self.trust_list,
+        }
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """An RFC 3161 timestamp on a claim signature."""
+
+    time: str | None
+    authority: str | None
+    trusted: bool | None  # None when the library did not judge the authority
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "authority": self.authority, "trusted": self.trusted}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One entry of a c2pa.actions assertion."""
+
+    action: str
+    digital_source_type: str | None = None
+    software_agent: str | None = None
+    when: str | None = None
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "digital_source_type": self.digital_source_type,
+            "software_agent": self.software_agent,
+            "when": self.when,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation failure, with its C2PA status code and words a person understands."""
+
+    code: str
+    message: str
+    detail: str | None = None  # the library's own explanation
+    where: str = "active manifest"  # or "ingredient <title>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail,
+                "where": self.where}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One manifest of the chain: who signed it, what it did, and what it says about AI."""
+
+    label: str
+    claim_generator: str | None
+    title: str | None
+    format: str | None
+    signer: Signer | None
+    timestamp: Timestamp | None
+    actions: tuple[Action, ...]
+    ai_generated: AIGeneration  # this manifest's own signal, ingredients aside
+    ingredients: tuple[Ingredient, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "claim_generator": self.claim_generator,
+            "title": self.title,
+            "format": self.format,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "timestamp": self.timestamp.to_dict() if self.timestamp else None,
+            "actions": [a.to_dict() for a in self.actions],
+            "ai_generated": self.ai_generated.value,
+            "ingredients": [i.to_dict() for i in self.ingredients],
+        }
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """An ingredient of a manifest (e.g. the source photo of a generated video)."""
+
+    title: str | None
+    format: str | None
+    relationship: str | None
+    status: str  # "valid", "untrusted", "invalid", "no credentials", "missing"
+    manifest: Manifest | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "format": self.format,
+            "relationship": self.relationship,
+            "status": self.status,
+            "manifest": self.manifest.to_dict() if self.manifest else None,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything provcheck learned about one file, with exactly one verdict."""
+
+    path: str
+    verdict: Verdict
+    reason: str
+    ai_generated: AIGeneration = AIGeneration.UNKNOWN
+    ai_reason: str = "no AI-generation signal in the credentials"
+    format: str | None = None
+    manifest: Manifest | None = None
+    problems: tuple[Problem, ...] = ()
+    status_codes: tuple[str, ...] = ()
+    validation_state: str | None = None
+    remote_manifest_url: str | None = None
+    trust_configured: bool = True
+    fragments: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def signer(self) -> Signer | None:
+        return self.manifest.signer if self.manifest else None
+
+    def to_dict(self) -> dict[str, Any]:
+        signer = self.signer
+        return {
+            "path": self.path,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "ai_generated": self.ai_generated.value,
+            "ai_reason": self.ai_reason,
+            "signer": signer.to_dict() if signer else None,
+            "status_codes": list(self.status_codes),
+            "problems": [p.to_dict() for p in self.problems],
+            "format": self.format,
+            "validation_state": self.validation_state,
+            "manifest": self.manifest.to_dict() if self.manifest else None,
+            "remote_manifest_url": self.remote_manifest_url,
+            "trust_configured": self.trust_configured,
+            "fragments": list(self.fragments),
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,287 @@
+"""Trust anchors, allowed lists and TSA trust lists: loading, installing, updating.
+
+A ``TrustConfig`` is a plain value passed to ``verify``; nothing here is global.
+Three kinds of source:
+
+* ``anchors``  — roots/issuing CAs that may vouch for a claim signer
+  (``--trust``; the official C2PA trust list);
+* ``allowed``  — specific end-entity signing certificates accepted as they are
+  (``--allowed-list``);
+* ``tsa``      — roots a timestamp authority must chain to (``--tsa-trust``; the
+  C2PA TSA trust list).
+
+The default configuration lives in the user's config directory
+(``$PROVCHECK_CONFIG_DIR`` or the platform's, e.g. ``~/.config/provcheck``) as
+one PEM file per source under ``trust/anchors``, ``trust/allowed`` and
+``trust/tsa``. Nothing here touches the network except ``download`` and
+``update``, which the caller asks for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from .errors import NetworkError, TrustConfigError
+
+__all__ = [
+    "TrustSource",
+    "TrustConfig",
+    "KINDS",
+    "OFFICIAL_TRUST_LIST_URL",
+    "OFFICIAL_TSA_TRUST_LIST_URL",
+    "CAI_INTERIM_TRUST_LIST_URL",
+    "default_config_dir",
+    "load_pem_source",
+    "install",
+    "download",
+    "update",
+    "atomic_write_bytes",
+]
+
+KINDS = ("anchors", "allowed", "tsa")
+
+OFFICIAL_TRUST_LIST_URL = (
+    "https://raw.githubusercontent.com/c2pa-org/conformance-public/refs/heads/main/"
+    "trust-list/C2PA-TRUST-LIST.pem"
+)
+OFFICIAL_TSA_TRUST_LIST_URL = (
+    "https://raw.githubusercontent.com/c2pa-org/conformance-public/refs/heads/main/"
+    "trust-list/C2PA-TSA-TRUST-LIST.pem"
+)
+# The older interim list of the Content Authenticity Initiative: much content signed
+# in 2023-2025 chains only to it. Offered only as an explicit, labelled option.
+CAI_INTERIM_TRUST_LIST_URL = "https://contentcredentials.org/trust/anchors.pem"
+
+_MAX_DOWNLOAD = 16 * 1024 * 1024
+_PEM_CERT = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
+)
+
+
+@dataclass(frozen=True)
+class TrustSource:
+    """One PEM bundle of certificates with a label saying where it came from."""
+
+    label: str
+    kind: str
+    pem: str
+    origin: str
+    certificates: tuple[x509.Certificate, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.certificates)
+
+
+def _parse_pem(data: bytes, origin: str) -> tuple[str, tuple[x509.Certificate, ...]]:
+    """Keep only the certificate blocks (trust lists carry comments between them)."""
+    blocks = _PEM_CERT.findall(data)
+    if not blocks:
+        raise TrustConfigError(f"{origin}: no PEM certificate found (expected "
+                               "'-----BEGIN CERTIFICATE-----' blocks)")
+    certs = []
+    for i, block in enumerate(blocks, 1):
+        try:
+            certs.append(x509.load_pem_x509_certificate(block))
+        except ValueError as exc:
+            raise TrustConfigError(f"{origin}: certificate #{i} cannot be parsed: {exc}") from exc
+    return b"\n".join(blocks).decode("ascii") + "\n", tuple(certs)
+
+
+def load_pem_source(path: str | os.PathLike[str], kind: str, label: str | None = None
+                    ) -> TrustSource:
+    """Read one PEM bundle from disk as a trust source of the given kind."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError as exc:
+        raise TrustConfigError(f"{p}: is a directory, expected a PEM file") from exc
+    except OSError as exc:
+        raise TrustConfigError(f"{p}: cannot read trust file: {exc.strerror or exc}") from exc
+    pem, certs = _parse_pem(data, str(p))
+    return TrustSource(label or p.stem, kind, pem, str(p), certs)
+
+
+@dataclass(frozen=True)
+class TrustConfig:
+    """What verification trusts. Empty by default: then nothing is ever `trusted`."""
+
+    anchors: tuple[TrustSource, ...] = ()
+    allowed: tuple[TrustSource, ...] = ()
+    tsa: tuple[TrustSource, ...] = ()
+
+    @property
+    def has_signer_trust(self) -> bool:
+        """True when at least one source could make a signer trusted."""
+        return bool(self.anchors or self.allowed)
+
+    def with_files(self, *, anchors: Iterable[str | os.PathLike[str]] = (),
+                   allowed: Iterable[str | os.PathLike[str]] = (),
+                   tsa: Iterable[str | os.PathLike[str]] = ()) -> TrustConfig:
+        """A new config with the given PEM files added."""
+        return TrustConfig(
+            self.anchors + tuple(load_pem_source(p, "anchors") for p in anchors),
+            self.allowed + tuple(load_pem_source(p, "allowed") for p in allowed),
+            self.tsa + tuple(load_pem_source(p, "tsa") for p in tsa),
+        )
+
+    @classmethod
+    def from_files(cls, *, anchors: Iterable[str | os.PathLike[str]] = (),
+                   allowed: Iterable[str | os.PathLike[str]] = (),
+                   tsa: Iterable[str | os.PathLike[str]] = ()) -> TrustConfig:
+        return cls().with_files(anchors=anchors, allowed=allowed, tsa=tsa)
+
+    @classmethod
+    def load(cls, config_dir: str | os.PathLike[str] | None = None) -> TrustConfig:
+        """The installed default configuration (empty when nothing is installed)."""
+        root = Path(config_dir) if config_dir is not None else default_config_dir()
+        found: dict[str, list[TrustSource]] = {k: [] for k in KINDS}
+        for kind in KINDS:
+            folder = root / "trust" / kind
+            if not folder.is_dir():
+                continue
+            for pem in sorted(folder.glob("*.pem")):
+                found[kind].append(load_pem_source(pem, kind))
+        return cls(tuple(found["anchors"]), tuple(found["allowed"]), tuple(found["tsa"]))
+
+    def merged(self, other: TrustConfig) -> TrustConfig:
+        return TrustConfig(self.anchors + other.anchors, self.allowed + other.allowed,
+                           self.tsa + other.tsa)
+
+    def sources(self) -> tuple[TrustSource, ...]:
+        return self.anchors + self.allowed + self.tsa
+
+    def vouching_source(self, issuer: Mapping[str, str] | None, kind: str = "anchors"
+                        ) -> TrustSource | None:
+        """The source holding the certificate that issued a signer, matched by name.
+
+        Used only to *label* a result the C2PA library already judged trusted.
+        """
+        if not issuer:
+            return None
+        want = {(k, v) for k, v in issuer.items() if isinstance(v, str)}
+        pool = self.anchors if kind == "anchors" else self.allowed if kind == "allowed" else self.tsa
+        for source in pool:
+            for cert in source.certificates:
+                if _name_pairs(cert.subject) == want:
+                    return source
+        return pool[0] if len(pool) == 1 else None
+
+
+_SHORT_NAMES = {
+    NameOID.COMMON_NAME: "CN", NameOID.ORGANIZATION_NAME: "O",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU", NameOID.COUNTRY_NAME: "C",
+    NameOID.STATE_OR_PROVINCE_NAME: "ST", NameOID.LOCALITY_NAME: "L",
+}
+
+
+def _name_pairs(name: x509.Name) -> set[tuple[str, str]]:
+    out = set()
+    for attr in name:
+        key = _SHORT_NAMES.get(attr.oid)
+        if key is not None and isinstance(attr.value, str):
+            out.add((key, attr.value))
+    return out
+
+
+def default_config_dir() -> Path:
+    """$PROVCHECK_CONFIG_DIR, else the platform's user config dir for provcheck."""
+    env = os.environ.get("PROVCHECK_CONFIG_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("provcheck"))
+
+
+def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write a file whole or not at all: temp file beside it, fsync, rename."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _safe_label(label: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip(".-")
+    if not cleaned:
+        raise TrustConfigError(f"{label!r} is not usable as a trust source name")
+    return cleaned
+
+
+def install(data: bytes, *, kind: str, label: str, origin: str,
+            config_dir: str | os.PathLike[str] | None = None) -> TrustSource:
+    """Validate a PEM bundle and store it in the default trust configuration."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    pem, certs = _parse_pem(data, origin)
+    root = Path(config_dir) if config_dir is not None else default_config_dir()
+    dest = root / "trust" / kind / f"{_safe_label(label)}.pem"
+    header = f"# provcheck trust source: {label}\n# origin: {origin}\n"
+    atomic_write_bytes(dest, (header + pem).encode("ascii"))
+    return TrustSource(dest.stem, kind, pem, origin, certs)
+
+
+def download(url: str, *, timeout: float = 30.0) -> bytes:
+    """Fetch a trust list over HTTP(S). Only called when the caller asks for it."""
+    if not url.startswith(("https://", "http://")):
+        raise NetworkError(f"{url}: only http:// and https:// URLs can be downloaded")
+    req = urllib.request.Request(url, headers={"User-Agent": "provcheck"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            data: bytes = resp.read(_MAX_DOWNLOAD + 1)
+    except urllib.error.HTTPError as exc:
+        raise NetworkError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NetworkError(f"{url}: download failed: {reason}") from exc
+    if len(data) > _MAX_DOWNLOAD:
+        raise NetworkError(f"{url}: larger than {_MAX_DOWNLOAD // (1024 * 1024)} MiB, refused")
+    return data
+
+
+def update(*, config_dir: str | os.PathLike[str] | None = None,
+           trust_list_url: str = OFFICIAL_TRUST_LIST_URL,
+           tsa_list_url: str = OFFICIAL_TSA_TRUST_LIST_URL,
+           include_cai_interim: bool = False,
+           cai_interim_url: str = CAI_INTERIM_TRUST_LIST_URL,
+           timeout: float = 30.0) -> list[TrustSource]:
+    """Download the official C2PA trust list and TSA trust list into the config dir.
+
+    Both downloads are validated before anything is written, so a failed update
+    leaves the previous lists in place.
+    """
+    plan = [("anchors", "c2pa-trust-list", trust_list_url),
+            ("tsa", "c2pa-tsa-trust-list", tsa_list_url)]
+    if include_cai_interim:
+        plan.append(("anchors", "cai-interim-trust-list", cai_interim_url))
+    fetched = []
+    for kind, label, url in plan:
+        data = download(url, timeout=timeout)
+        _parse_pem(data, url)  # validate before writing anything
+        fetched.append((kind, label, url, data))
+    return [install(data, kind=kind, label=label, origin=url, config_dir=config_dir)
+            for kind, label, url, data in fetched]

@@ -463,10 +463,9 @@ def _build_manifest(label: str, manifests: Mapping[str, Any],
     own_ai, _ = labels.classify_actions(actions)
     signer, timestamp = _signer(label, m, cr_by_label.get(label), trust)
     ingredients = []
-    cr = cr_by_label.get(label)
     for ing in m.get("ingredients") or []:
         if isinstance(ing, Mapping):
-            ingredients.append(_build_ingredient(ing, manifests, cr_by_label, trust, visiting, cr))
+            ingredients.append(_build_ingredient(ing, manifests, cr_by_label, trust, visiting))
     return Manifest(
         label=label,
         claim_generator=_claim_generator(m),
@@ -482,30 +481,24 @@ def _build_manifest(label: str, manifests: Mapping[str, Any],
 
 def _build_ingredient(ing: Mapping[str, Any], manifests: Mapping[str, Any],
                       cr_by_label: Mapping[str, Mapping[str, Any]], trust: TrustConfig,
-                      visiting: set[str], parent_cr: Mapping[str, Any] | None) -> Ingredient:
+                      visiting: set[str]) -> Ingredient:
     label = _str(ing.get("active_manifest"))
     child = None
     if label and label in manifests and label not in visiting:
         child = _build_manifest(label, manifests, cr_by_label, trust, visiting)
-    # The ingredient's own validation results, as recorded by c2pa-rs for this ingredient.
+    # The ingredient manifest's validation as of now (crJSON); the results stored in the
+    # ingredient assertion were recorded at signing time, under the signer's trust settings,
+    # and are used only when the store has no current results for that manifest.
     problems: list[Problem] = []
     codes: list[str] = []
-    vr = ing.get("validation_results")
-    buckets = []
-    if isinstance(vr, Mapping):
-        buckets.append(vr.get("activeManifest"))
-    if label and label in cr_by_label:
-        buckets.append(cr_by_label[label].get("validationResults"))
     title = _str(ing.get("title"))
-    for b in buckets:
-        for c in _codes(b, "failure"):
-            if c["code"] not in codes:
-                codes.append(c["code"])
-                problems.append(Problem(c["code"], describe_code(c["code"]),
-                                        c.get("explanation"), f"ingredient {title or '?'}"))
-    for c in ing.get("validation_status") or []:
-        if isinstance(c, Mapping) and isinstance(c.get("code"), str) and c["code"] not in codes \
-                and not c["code"].endswith((".validated", ".trusted", ".match")):
+    if label and label in cr_by_label:
+        current = cr_by_label[label].get("validationResults")
+    else:
+        stored = ing.get("validation_results")
+        current = stored.get("activeManifest") if isinstance(stored, Mapping) else None
+    for c in _codes(current, "failure"):
+        if c["code"] not in codes:
             codes.append(c["code"])
             problems.append(Problem(c["code"], describe_code(c["code"]), c.get("explanation"),
                                     f"ingredient {title or '?'}"))

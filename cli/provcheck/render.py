@@ -45,9 +45,8 @@ def _manifest_lines(m: Manifest, indent: int) -> list[str]:
         out.append(_line("signed at", "no trusted timestamp (time unproven)", indent))
     if m.claim_generator:
         out.append(_line("made with", m.claim_generator, indent))
-    if m.title or m.format:
-        out.append(_line("title", f"{m.title or '?'} ({m.format or 'format not declared'})",
-                         indent))
+    if m.title:
+        out.append(_line("title", m.title + (f" ({m.format})" if m.format else ""), indent))
     if m.actions:
         out.append(_line("actions", "", indent))
         for a in m.actions:

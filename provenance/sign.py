@@ -1,0 +1,275 @@
+"""Build, sign and embed a C2PA manifest with an AI-generation label, atomically.
+
+The output is written to a temporary file beside the destination, fsynced and
+renamed into place: it appears whole or not at all, and the input is never
+modified (signing onto the input itself needs ``in_place=True`` and is still
+atomic).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from . import _c2pa, labels, media
+from .errors import InputError, SigningError
+from .keys import algorithm_for_key, check_signing_certificate, load_private_key
+from .model import AIGeneration
+
+__all__ = ["PemSigner", "CallbackSigner", "SigningCredentials", "SignResult", "sign",
+           "IngredientSpec", "actions_for"]
+
+_PROVCHECK = "provcheck"
+
+
+def _load_chain(data: bytes, origin: str) -> list[x509.Certificate]:
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise SigningError(f"{origin}: not a PEM certificate chain: {exc}") from None
+    if not certs:
+        raise SigningError(f"{origin}: no certificate found")
+    return certs
+
+
+@dataclass(frozen=True)
+class PemSigner:
+    """A PEM private key and its certificate chain (signer first)."""
+
+    private_key_pem: bytes
+    cert_chain_pem: bytes
+    alg: str
+    origin: str = "signer"
+
+    @classmethod
+    def from_files(cls, key_path: str | os.PathLike[str], cert_path: str | os.PathLike[str],
+                   *, passphrase: bytes | None = None, alg: str | None = None) -> PemSigner:
+        """Load and check a key and chain. The key is re-serialised unencrypted in memory
+        only, to hand to the native signer; it is never written or logged."""
+        key_path, cert_path = Path(key_path), Path(cert_path)
+        try:
+            key_data = key_path.read_bytes()
+            chain_data = cert_path.read_bytes()
+        except OSError as exc:
+            raise SigningError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+        key = load_private_key(key_data, passphrase, str(key_path))
+        chain = _load_chain(chain_data, str(cert_path))
+        leaf = chain[0]
+        if leaf.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ) != key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
+            raise SigningError(f"{key_path} does not belong to the first certificate of "
+                               f"{cert_path}; put the signer's own certificate first")
+        check_signing_certificate(leaf, origin=str(cert_path))
+        chosen = (alg or algorithm_for_key(key)).lower()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        # The chain handed to C2PA: signer and intermediates; a self-signed root is left out.
+        body = [c for c in chain if c.issuer != c.subject or c is leaf]
+        chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in body)
+        return cls(pem, chain_pem, chosen, str(cert_path))
+
+    def __repr__(self) -> str:  # never show key material
+        return f"PemSigner(alg={self.alg!r}, origin={self.origin!r})"
+
+    def native(self, tsa_url: str | None) -> _c2pa.NativeSignerSpec:
+        return _c2pa.NativeSignerSpec(self.alg, self.cert_chain_pem.decode("ascii"),
+                                      private_key_pem=self.private_key_pem.decode("ascii"),
+                                      tsa_url=tsa_url)
+
+
+@dataclass(frozen=True)
+class CallbackSigner:
+    """Signs through a callback (KMS, HSM, remote service): the key never enters the process.
+
+    ``callback(data: bytes) -> bytes`` must return the raw signature of ``data`` for
+    ``alg`` (ES256: the r||s pair, 64 bytes, or DER; PS256: RSASSA-PSS with SHA-256;
+    Ed25519: 64 bytes).
+    """
+
+    callback: Callable[[bytes], bytes]
+    cert_chain_pem: bytes
+    alg: str
+
+    def native(self, tsa_url: str | None) -> _c2pa.NativeSignerSpec:
+        chain = _load_chain(self.cert_chain_pem, "callback signer chain")
+        check_signing_certificate(chain[0], origin="callback signer certificate")
+        return _c2pa.NativeSignerSpec(self.alg.lower(), self.cert_chain_pem.decode("ascii"),
+                                      callback=self.callback, tsa_url=tsa_url)
+
+
+SigningCredentials = PemSigner | CallbackSigner
+
+
+@dataclass(frozen=True)
+class IngredientSpec:
+    """A source file to record as an ingredient (e.g. the photo a video was made from)."""
+
+    path: Path
+    relationship: str | None = None  # "parentOf", "componentOf", "inputTo"; None: automatic
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class SignResult:
+    path: Path
+    format: str
+    manifest_size: int
+    ai: AIGeneration | None
+
+
+def actions_for(ai: AIGeneration | None, *, has_parent: bool, agent: str,
+                source_type: str | None = None, parent_id: str | None = None
+                ) -> list[dict[str, Any]]:
+    """The actions that declare an AI label so that verification reads it back the same.
+
+    * fully: ``c2pa.created`` with trainedAlgorithmicMedia (sources are ``inputTo``);
+    * partly: an edit of the parent with compositeWithTrainedAlgorithmicMedia
+      (or ``c2pa.created`` with it when there is no parent);
+    * possibly: the same with ``composite``;
+    * no: a non-generative source type (``digitalCreation`` unless ``source_type``);
+    * None: no statement (an opened parent, or a blank-canvas creation).
+    """
+    agent_obj = {"name": agent}
+    dst = {
+        AIGeneration.FULLY: "trainedAlgorithmicMedia",
+        AIGeneration.PARTLY: "compositeWithTrainedAlgorithmicMedia",
+        AIGeneration.POSSIBLY: "composite",
+        AIGeneration.NO: source_type or "digitalCreation",
+    }.get(ai) if ai is not None else None
+    if ai is AIGeneration.NO and source_type is not None:
+        if labels.classify_source_type(source_type, inception=True) is not AIGeneration.NO:
+            raise SigningError(f"--source-type {source_type} is not a non-generative source type")
+    if ai is AIGeneration.UNKNOWN:
+        raise SigningError("'unknown' is what a reader concludes, not a label to sign; "
+                           "omit the AI label instead")
+    if has_parent and ai is not AIGeneration.FULLY:
+        opened: dict[str, Any] = {"action": "c2pa.opened", "softwareAgent": agent_obj}
+        if parent_id:
+            opened["parameters"] = {"ingredientIds": [parent_id]}
+        acts = [opened]
+        if dst is not None:
+            acts.append({"action": "c2pa.edited", "softwareAgent": agent_obj,
+                         "digitalSourceType": labels.source_type_uri(dst)})
+        return acts
+    created: dict[str, Any] = {"action": "c2pa.created", "softwareAgent": agent_obj,
+                               "digitalSourceType": labels.source_type_uri(dst or "empty")}
+    return [created]
+
+
+def _check_source(path: Path) -> media.MediaType:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot access: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file")
+    kind = media.sniff_path(path)
+    if kind is None:
+        raise InputError(f"{path}: not a recognised media format")
+    return kind
+
+
+def sign(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
+         signer: SigningCredentials, ai: AIGeneration | str | None = None,
+         ingredients: Sequence[str | os.PathLike[str] | IngredientSpec] = (),
+         title: str | None = None, tsa_url: str | None = None,
+         extra_assertions: Sequence[Mapping[str, Any]] = (),
+         software_agent: str | None = None, source_type: str | None = None,
+         force: bool = False, in_place: bool = False) -> SignResult:
+    """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
+
+    Nothing is written when any check fails. ``dest`` is replaced only with
+    ``force`` (or ``in_place`` when it is the source itself).
+    """
+    from . import __version__
+
+    src, out = Path(source), Path(dest)
+    kind = _check_source(src)
+    ai_value = AIGeneration(ai) if isinstance(ai, str) else ai
+    same = out.exists() and os.path.samefile(src, out)
+    if same and not in_place:
+        raise SigningError(f"{out}: is the input file; signing onto it needs in_place=True "
+                           "(--in-place)")
+    if out.exists() and not same and not force:
+        raise SigningError(f"{out}: already exists; use force=True (--force) to replace it")
+    if out.exists() and not out.is_file():
+        raise SigningError(f"{out}: exists and is not a regular file")
+    if not out.parent.is_dir():
+        raise SigningError(f"{out.parent}: no such directory")
+
+    specs = [i if isinstance(i, IngredientSpec) else IngredientSpec(Path(i)) for i in ingredients]
+    agent = software_agent or f"{_PROVCHECK} {__version__}"
+    default_rel = "inputTo" if ai_value is AIGeneration.FULLY else "parentOf"
+    ing_json: list[dict[str, Any]] = []
+    for n, spec in enumerate(specs):
+        _check_source(spec.path)
+        rel = spec.relationship or (default_rel if n == 0 else "componentOf")
+        ing_json.append({"title": spec.title or spec.path.name, "relationship": rel,
+                         "label": f"ingredient_{n}"})
+    parent = next((j for j in ing_json if j["relationship"] == "parentOf"), None)
+    actions = actions_for(ai_value, has_parent=parent is not None, agent=agent,
+                          source_type=source_type,
+                          parent_id=parent["label"] if parent else None)
+    if ai_value is AIGeneration.FULLY and ing_json:
+        actions[0]["parameters"] = {"ingredientIds": [j["label"] for j in ing_json]}
+    manifest: dict[str, Any] = {
+        "claim_generator_info": [{"name": _PROVCHECK, "version": __version__}],
+        "title": title or out.name,
+        "format": kind.mime,
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}},
+                       *[dict(a) for a in extra_assertions]],
+    }
+    native = signer.native(tsa_url)
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".provcheck-tmp",
+                                    dir=out.parent)
+    tmp = Path(tmp_name)
+    try:
+        with ExitStack() as stack:
+            dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
+            src_f = stack.enter_context(open(src, "rb"))
+            natives = []
+            for spec, j in zip(specs, ing_json, strict=True):
+                ing_kind = _check_source(spec.path)
+                natives.append(_c2pa.NativeIngredient(j, ing_kind.mime,
+                                                      stack.enter_context(open(spec.path, "rb"))))
+            manifest_bytes = _c2pa.sign_stream(manifest=manifest, signer=native, mime=kind.mime,
+                                               source=src_f, dest=dst_f, ingredients=natives)
+            dst_f.flush()
+            os.fsync(dst_f.fileno())
+        try:
+            os.chmod(tmp, stat.S_IMODE(src.stat().st_mode) | 0o200)
+        except OSError:
+            pass
+        os.replace(tmp, out)
+        _fsync_dir(out.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return SignResult(out, kind.mime, len(manifest_bytes), ai_value)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

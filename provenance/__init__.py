@@ -5,8 +5,6 @@
 >>> report.verdict, report.ai_generated                     # doctest: +SKIP
 """
 
-from __future__ import annotations
-
 from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
 from .labels import classify_source_type, normalize_source_type, source_type_uri
 from .media import MediaType, container_facts, sniff, sniff_path
@@ -23,13 +21,28 @@ from .model import (
     Verdict,
     exit_code_for,
 )
-from .trust import TrustConfig, TrustSource, default_config_dir
+from .trust import (
+    CAI_INTERIM_TRUST_LIST_URL,
+    OFFICIAL_TRUST_LIST_URL,
+    OFFICIAL_TSA_TRUST_LIST_URL,
+    TrustConfig,
+    TrustSource,
+    default_config_dir,
+)
+from .trust import KINDS as TRUST_KINDS
+from .trust import download as download_trust_list
+from .trust import install as install_trust_source
+from .trust import update as update_trust_lists
 from .verify import Verifier, describe_code, verify, verify_bytes
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CAI_INTERIM_TRUST_LIST_URL",
     "EXIT_CODES",
+    "OFFICIAL_TRUST_LIST_URL",
+    "OFFICIAL_TSA_TRUST_LIST_URL",
+    "TRUST_KINDS",
     "AIGeneration",
     "Action",
     "Ingredient",
@@ -53,11 +66,14 @@ __all__ = [
     "container_facts",
     "default_config_dir",
     "describe_code",
+    "download_trust_list",
     "exit_code_for",
+    "install_trust_source",
     "normalize_source_type",
     "sniff",
     "sniff_path",
     "source_type_uri",
+    "update_trust_lists",
     "verify",
     "verify_bytes",
 ]

@@ -22,12 +22,17 @@ __all__: list[str] = []  # private module: used by verify and sign only
 
 # Signer certificates must carry one of these EKUs (the C2PA trust list's own
 # set, without timeStamping so a TSA's chain can never vouch for a claim signer).
-_SIGNER_EKUS = "\n".join([
-    "1.3.6.1.5.5.7.3.4",  # id-kp-emailProtection
-    "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning
-    "1.3.6.1.4.1.311.76.59.1.9",  # Microsoft C2PA signing
-    "1.3.6.1.4.1.62558.2.1",  # c2pa-kp-claimSigning
-]) + "\n"
+_SIGNER_EKUS = (
+    "\n".join(
+        [
+            "1.3.6.1.5.5.7.3.4",  # id-kp-emailProtection
+            "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning
+            "1.3.6.1.4.1.311.76.59.1.9",  # Microsoft C2PA signing
+            "1.3.6.1.4.1.62558.2.1",  # c2pa-kp-claimSigning
+        ]
+    )
+    + "\n"
+)
 
 
 @dataclass(frozen=True)
@@ -58,17 +63,54 @@ class ReadFailure(Exception):
         return self.message
 
 
+SOURCE_URI_PREFIX = "provcheck:"
+
+
+def source_uri(kind: str, label: str) -> str:
+    """The trust_uri a source is registered under; c2pa-rs echoes it in
+    ``signingCredential.trusted`` ("found in [<uri>] trust anchors")."""
+    safe = label.replace("[", "(").replace("]", ")")
+    return f"{SOURCE_URI_PREFIX}{kind}/{safe}"
+
+
 def settings_for(trust: TrustConfig, options: ReadOptions) -> dict[str, Any]:
-    """c2pa settings for verification: claim signers chain to ``user_anchors`` and the
-    allowed list; timestamp authorities chain to ``trust_anchors`` (which c2pa-rs alone
-    consults for TSAs). ``verify`` later refuses a signer found only among TSA roots."""
+    """c2pa settings for verification.
+
+    Each source is its own entry of c2pa-rs's ``trust.anchors`` list, with a
+    ``trust_uri`` naming it, so the library reports which list vouched. c2pa-rs does
+    not keep kinds apart when it judges a claim signer (a ``tsa`` root can make a
+    signer "Trusted"), so ``verify`` accepts a signer only when the list named in
+    the result is a claim-signer list of ours.
+    """
+    anchors: list[dict[str, Any]] = []
+    for src in trust.anchors:
+        anchors.append(
+            {
+                "trust_anchors": src.pem,
+                "trust_kind": "manifest",
+                "trust_uri": source_uri("anchors", src.label),
+            }
+        )
+    for src in trust.allowed:
+        anchors.append(
+            {
+                "trust_anchors": "",
+                "trust_kind": "manifest",
+                "allowed_list": src.pem,
+                "trust_uri": source_uri("allowed", src.label),
+            }
+        )
+    for src in trust.tsa:
+        anchors.append(
+            {
+                "trust_anchors": src.pem,
+                "trust_kind": "tsa",
+                "trust_uri": source_uri("tsa", src.label),
+            }
+        )
     trust_settings: dict[str, Any] = {"trust_config": _SIGNER_EKUS}
-    if trust.anchors:
-        trust_settings["user_anchors"] = "".join(s.pem for s in trust.anchors)
-    if trust.tsa:
-        trust_settings["trust_anchors"] = "".join(s.pem for s in trust.tsa)
-    if trust.allowed:
-        trust_settings["allowed_list"] = "".join(s.pem for s in trust.allowed)
+    if anchors:
+        trust_settings["anchors"] = anchors
     return {
         "version": 1,
         "trust": trust_settings,
@@ -90,11 +132,13 @@ class ReadContext:
         try:
             self._ctx = c2pa.Context.from_dict(settings_for(trust, options))
         except c2pa.C2paError as exc:
-            raise ReadFailure("manifest", f"the C2PA library rejected the trust settings: {exc}"
-                              ) from exc
+            raise ReadFailure(
+                "manifest", f"the C2PA library rejected the trust settings: {exc}"
+            ) from exc
 
-    def read(self, mime: str | None, stream: BinaryIO,
-             fragments: Sequence[BinaryIO] = ()) -> RawRead:
+    def read(
+        self, mime: str | None, stream: BinaryIO, fragments: Sequence[BinaryIO] = ()
+    ) -> RawRead:
         try:
             if fragments:
                 reader = c2pa.Reader(mime, stream, None, context=self._ctx)
@@ -116,8 +160,9 @@ class ReadContext:
         except c2pa.C2paError as exc:
             raise _translate(exc) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ReadFailure("manifest", f"the manifest store could not be decoded: {exc}"
-                              ) from exc
+            raise ReadFailure(
+                "manifest", f"the manifest store could not be decoded: {exc}"
+            ) from exc
 
     def close(self) -> None:
         self._ctx.close()
@@ -159,22 +204,26 @@ class NativeSignerSpec:
 def _make_signer(spec: NativeSignerSpec) -> Any:
     alg = spec.alg.lower()
     if alg not in SIGNING_ALGS:
-        raise SigningError(f"unsupported signing algorithm {spec.alg!r}; use one of "
-                           + ", ".join(SIGNING_ALGS))
+        raise SigningError(
+            f"unsupported signing algorithm {spec.alg!r}; use one of " + ", ".join(SIGNING_ALGS)
+        )
     try:
         if spec.callback is not None:
             enum_alg = getattr(c2pa.C2paSigningAlg, alg.upper())
-            return c2pa.Signer.from_callback(spec.callback, enum_alg, spec.cert_chain_pem,
-                                             spec.tsa_url)
+            return c2pa.Signer.from_callback(
+                spec.callback, enum_alg, spec.cert_chain_pem, spec.tsa_url
+            )
         if spec.private_key_pem is None:
             raise SigningError("a signer needs a private key or a signing callback")
-        info = c2pa.C2paSignerInfo(alg.encode(), spec.cert_chain_pem.encode(),
-                                   spec.private_key_pem.encode(),
-                                   spec.tsa_url.encode() if spec.tsa_url else None)
+        info = c2pa.C2paSignerInfo(
+            alg.encode(),
+            spec.cert_chain_pem.encode(),
+            spec.private_key_pem.encode(),
+            spec.tsa_url.encode() if spec.tsa_url else None,
+        )
         return c2pa.Signer.from_info(info)
     except c2pa.C2paError as exc:
-        raise SigningError(f"the signing key or certificate was refused: {_detail(exc)}"
-                           ) from exc
+        raise SigningError(f"the signing key or certificate was refused: {_detail(exc)}") from exc
 
 
 def _detail(exc: Exception) -> str:
@@ -189,26 +238,37 @@ class NativeIngredient:
     stream: BinaryIO
 
 
-def sign_stream(*, manifest: dict[str, Any], signer: NativeSignerSpec, mime: str,
-                source: BinaryIO, dest: BinaryIO,
-                ingredients: Sequence[NativeIngredient] = (),
-                trust: TrustConfig | None = None) -> bytes:
+def sign_stream(
+    *,
+    manifest: dict[str, Any],
+    signer: NativeSignerSpec,
+    mime: str,
+    source: BinaryIO,
+    dest: BinaryIO,
+    ingredients: Sequence[NativeIngredient] = (),
+    trust: TrustConfig | None = None,
+) -> bytes:
     """Build, sign and embed a manifest; returns the manifest bytes."""
     settings: dict[str, Any] = {
         "version": 1,
-        "verify": {"verify_after_sign": False, "remote_manifest_fetch": False,
-                   "ocsp_fetch": False},
-        "builder": {"thumbnail": {"enabled": True, "ignore_errors": True},
-                    "actions": {"auto_created_action": {"enabled": False},
-                                "auto_opened_action": {"enabled": False},
-                                "auto_placed_action": {"enabled": False}}},
+        "verify": {"verify_after_sign": False, "remote_manifest_fetch": False, "ocsp_fetch": False},
+        "builder": {
+            "thumbnail": {"enabled": True, "ignore_errors": True},
+            "actions": {
+                "auto_created_action": {"enabled": False},
+                "auto_opened_action": {"enabled": False},
+                "auto_placed_action": {"enabled": False},
+            },
+        },
     }
     if trust is not None:
         settings["trust"] = settings_for(trust, ReadOptions())["trust"]
     native_signer = _make_signer(signer)
     try:
-        with c2pa.Context.from_dict(settings) as ctx, \
-                c2pa.Builder.from_json(manifest, ctx) as builder:
+        with (
+            c2pa.Context.from_dict(settings) as ctx,
+            c2pa.Builder.from_json(manifest, ctx) as builder,
+        ):
             for ing in ingredients:
                 builder.add_ingredient(ing.json, ing.mime, ing.stream)
             result: bytes = builder.sign(native_signer, mime, source, dest)

@@ -64,7 +64,8 @@ def algorithm_for_key(key: object) -> str:
     """The natural C2PA algorithm for a key: ES* by curve, PS256 for RSA, Ed25519."""
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}.get(
-            key.curve.name, "es256")
+            key.curve.name, "es256"
+        )
     if isinstance(key, rsa.RSAPrivateKey):
         return "ps256"
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -77,7 +78,8 @@ def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(
-            key.curve.name, hashes.SHA256())
+            key.curve.name, hashes.SHA256()
+        )
     return hashes.SHA256()
 
 
@@ -87,31 +89,39 @@ def load_private_key(data: bytes, passphrase: bytes | None, origin: str) -> Priv
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError as exc:
         if passphrase is None:
-            raise SigningError(f"{origin}: the private key is encrypted; give its passphrase "
-                               "(environment variable or prompt)") from None
-        raise SigningError(f"{origin}: the key is not encrypted, but a passphrase was given"
-                           ) from exc
+            raise SigningError(
+                f"{origin}: the private key is encrypted; give its passphrase "
+                "(environment variable or prompt)"
+            ) from None
+        raise SigningError(
+            f"{origin}: the key is not encrypted, but a passphrase was given"
+        ) from exc
     except ValueError:
-        raise SigningError(f"{origin}: not a readable PEM private key, or wrong passphrase"
-                           ) from None
+        raise SigningError(
+            f"{origin}: not a readable PEM private key, or wrong passphrase"
+        ) from None
     except UnsupportedAlgorithm:
         raise SigningError(f"{origin}: unsupported private key type") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-                      | ed25519.Ed25519PrivateKey):
+    if not isinstance(
+        key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+    ):
         raise SigningError(f"{origin}: unsupported key type {type(key).__name__}")
     return key
 
 
-def check_signing_certificate(cert: x509.Certificate, *, origin: str,
-                              now: dt.datetime | None = None) -> None:
+def check_signing_certificate(
+    cert: x509.Certificate, *, origin: str, now: dt.datetime | None = None
+) -> None:
     """Refuse, before any output is written, a certificate C2PA would reject."""
     now = now or dt.datetime.now(dt.timezone.utc)
     problems = []
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         if bc.ca:
-            problems.append("it is a CA certificate (basicConstraints CA:TRUE); sign with an "
-                            "end-entity certificate issued by that CA")
+            problems.append(
+                "it is a CA certificate (basicConstraints CA:TRUE); sign with an "
+                "end-entity certificate issued by that CA"
+            )
     except x509.ExtensionNotFound:
         pass
     try:
@@ -124,11 +134,14 @@ def check_signing_certificate(cert: x509.Certificate, *, origin: str,
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         oids = {o.dotted_string for o in eku}
         if not oids & _C2PA_SIGNER_EKUS:
-            problems.append("its extended key usage has none of the C2PA signing purposes "
-                            "(emailProtection, documentSigning, C2PA claim signing)")
+            problems.append(
+                "its extended key usage has none of the C2PA signing purposes "
+                "(emailProtection, documentSigning, C2PA claim signing)"
+            )
     except x509.ExtensionNotFound:
-        problems.append("it has no extended key usage (needs e.g. emailProtection or "
-                        "documentSigning)")
+        problems.append(
+            "it has no extended key usage (needs e.g. emailProtection or documentSigning)"
+        )
     if cert.not_valid_after_utc < now:
         problems.append(f"it expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     if cert.not_valid_before_utc > now:
@@ -136,24 +149,34 @@ def check_signing_certificate(cert: x509.Certificate, *, origin: str,
     if cert.issuer == cert.subject:
         problems.append("it is self-signed; C2PA needs a certificate issued by a CA")
     if problems:
-        raise SigningError(f"{origin}: the signing certificate cannot be used for C2PA: "
-                           + "; ".join(problems))
+        raise SigningError(
+            f"{origin}: the signing certificate cannot be used for C2PA: " + "; ".join(problems)
+        )
 
 
 def _name(cn: str, org: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "FOR TESTING ONLY"),
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "FOR TESTING ONLY"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+        ]
+    )
 
 
-def issue_certificate(*, subject_key: PrivateKey, issuer_key: PrivateKey,
-                      issuer_cert: x509.Certificate | None, cn: str, org: str,
-                      ca: bool = False, ekus: list[x509.ObjectIdentifier] | None = None,
-                      not_before: dt.datetime | None = None,
-                      not_after: dt.datetime | None = None) -> x509.Certificate:
+def issue_certificate(
+    *,
+    subject_key: PrivateKey,
+    issuer_key: PrivateKey,
+    issuer_cert: x509.Certificate | None,
+    cn: str,
+    org: str,
+    ca: bool = False,
+    ekus: list[x509.ObjectIdentifier] | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> x509.Certificate:
     """Issue a certificate (self-signed when issuer_cert is None)."""
     now = dt.datetime.now(dt.timezone.utc)
     not_before = not_before or now - dt.timedelta(days=1)
@@ -174,20 +197,44 @@ def issue_certificate(*, subject_key: PrivateKey, issuer_key: PrivateKey,
     )
     issuer_pub = issuer_key.public_key()
     builder = builder.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_pub), critical=False)
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_pub), critical=False
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-            encipher_only=False, decipher_only=False), critical=True)
-    else:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage(ekus or [ExtendedKeyUsageOID.EMAIL_PROTECTION,
-                                           EKU_DOCUMENT_SIGNING]), critical=False)
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage(
+                ekus or [ExtendedKeyUsageOID.EMAIL_PROTECTION, EKU_DOCUMENT_SIGNING]
+            ),
+            critical=False,
+        )
     return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
 
 
@@ -202,27 +249,49 @@ class TestCA:
 
 
 def _pem_key(key: PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
-def create_test_ca(directory: str | os.PathLike[str], *, alg: str = "es256",
-                   org: str = "provcheck test", force: bool = False) -> TestCA:
+def create_test_ca(
+    directory: str | os.PathLike[str],
+    *,
+    alg: str = "es256",
+    org: str = "provcheck test",
+    force: bool = False,
+) -> TestCA:
     """Write a TEST-ONLY root CA and a C2PA signer certificate issued by it."""
     d = Path(directory)
-    names = {"root_cert": "test-root-ca.pem", "root_key": "test-root-ca.key",
-             "signer_cert": "test-signer-chain.pem", "signer_key": "test-signer.key"}
+    names = {
+        "root_cert": "test-root-ca.pem",
+        "root_key": "test-root-ca.key",
+        "signer_cert": "test-signer-chain.pem",
+        "signer_key": "test-signer.key",
+    }
     if not force:
         existing = [n for n in names.values() if (d / n).exists()]
         if existing:
-            raise SigningError(f"{d}: {', '.join(existing)} already exist; use --force to "
-                               "replace them")
+            raise SigningError(
+                f"{d}: {', '.join(existing)} already exist; use --force to replace them"
+            )
     root_key = generate_key("es256")
-    root = issue_certificate(subject_key=root_key, issuer_key=root_key, issuer_cert=None,
-                             cn=f"{org} Root CA (TEST ONLY)", org=org, ca=True)
+    root = issue_certificate(
+        subject_key=root_key,
+        issuer_key=root_key,
+        issuer_cert=None,
+        cn=f"{org} Root CA (TEST ONLY)",
+        org=org,
+        ca=True,
+    )
     signer_key = generate_key(alg)
-    signer = issue_certificate(subject_key=signer_key, issuer_key=root_key, issuer_cert=root,
-                               cn=f"{org} Signer (TEST ONLY)", org=org)
+    signer = issue_certificate(
+        subject_key=signer_key,
+        issuer_key=root_key,
+        issuer_cert=root,
+        cn=f"{org} Signer (TEST ONLY)",
+        org=org,
+    )
     pem = serialization.Encoding.PEM
     atomic_write_bytes(d / names["root_cert"], root.public_bytes(pem))
     atomic_write_bytes(d / names["root_key"], _pem_key(root_key), mode=0o600)

@@ -41,31 +41,58 @@ IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 C2PA_DST_PREFIX = "http://c2pa.org/digitalsourcetype/"
 
 INCEPTION_ACTIONS = frozenset({"c2pa.created", "c2pa.opened"})
-NON_EDITORIAL_ACTIONS = frozenset({
-    "c2pa.converted", "c2pa.published", "c2pa.repackaged", "c2pa.transcoded",
-    "c2pa.resized.proportional", "c2pa.enhanced", "c2pa.edited.metadata",
-    "c2pa.watermarked", "c2pa.watermarked.bound", "c2pa.watermarked.unbound",
-    "c2pa.redacted",
-})
+NON_EDITORIAL_ACTIONS = frozenset(
+    {
+        "c2pa.converted",
+        "c2pa.published",
+        "c2pa.repackaged",
+        "c2pa.transcoded",
+        "c2pa.resized.proportional",
+        "c2pa.enhanced",
+        "c2pa.edited.metadata",
+        "c2pa.watermarked",
+        "c2pa.watermarked.bound",
+        "c2pa.watermarked.unbound",
+        "c2pa.redacted",
+    }
+)
 
 _FULLY_AT_INCEPTION = frozenset({"trainedAlgorithmicMedia", "trainedAlgorithmicData"})
 _PARTLY = frozenset({"compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"})
 _GENAI = _FULLY_AT_INCEPTION | _PARTLY
 _POSSIBLY = frozenset({"composite", "digitalArt"})
 # Recognised source types that positively say "no generative AI".
-_NOT_GENAI = frozenset({
-    "digitalCapture", "computationalCapture", "negativeFilm", "positiveFilm", "print",
-    "humanEdits", "minorHumanEdits", "algorithmicallyEnhanced", "digitalCreation",
-    "dataDrivenMedia", "algorithmicMedia", "screenCapture", "virtualRecording",
-    "compositeCapture", "softwareImage",
-})
+_NOT_GENAI = frozenset(
+    {
+        "digitalCapture",
+        "computationalCapture",
+        "negativeFilm",
+        "positiveFilm",
+        "print",
+        "humanEdits",
+        "minorHumanEdits",
+        "algorithmicallyEnhanced",
+        "digitalCreation",
+        "dataDrivenMedia",
+        "algorithmicMedia",
+        "screenCapture",
+        "virtualRecording",
+        "compositeCapture",
+        "softwareImage",
+    }
+)
 # Recognised but carrying no statement about generative AI (a blank canvas).
 _NEUTRAL = frozenset({"empty"})
 
 # short name -> namespace prefix it lives under
 SOURCE_TYPES: dict[str, str] = {
-    **{n: IPTC_PREFIX for n in
-       (_FULLY_AT_INCEPTION - {"trainedAlgorithmicData"}) | _PARTLY | _POSSIBLY | _NOT_GENAI},
+    **{
+        n: IPTC_PREFIX
+        for n in (_FULLY_AT_INCEPTION - {"trainedAlgorithmicData"})
+        | _PARTLY
+        | _POSSIBLY
+        | _NOT_GENAI
+    },
     "trainedAlgorithmicData": C2PA_DST_PREFIX,
     "empty": C2PA_DST_PREFIX,
 }
@@ -81,9 +108,9 @@ def normalize_source_type(value: object) -> str | None:
     v = value.strip()
     for scheme in ("http://", "https://"):
         for prefix in (IPTC_PREFIX, C2PA_DST_PREFIX):
-            full = scheme + prefix[len("http://"):]
+            full = scheme + prefix[len("http://") :]
             if v.startswith(full):
-                name = v[len(full):]
+                name = v[len(full) :]
                 return name if SOURCE_TYPES.get(name) == prefix else None
     return v if v in SOURCE_TYPES else None
 

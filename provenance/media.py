@@ -81,8 +81,9 @@ def sniff(header: bytes) -> MediaType | None:
         return MediaType("application/pdf", "PDF")
     if h.startswith(b"fLaC"):
         return MediaType("audio/flac", "FLAC audio")
-    if h.startswith(b"ID3") or (len(h) >= 2 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0
-                                and (h[1] & 0x06) != 0):
+    if h.startswith(b"ID3") or (
+        len(h) >= 2 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0 and (h[1] & 0x06) != 0
+    ):
         return MediaType("audio/mpeg", "MP3 audio")
     if h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
         return MediaType("audio/aiff", "AIFF audio")
@@ -130,14 +131,37 @@ def container_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
         data = track.to_data()
         kind = data.get("track_type")
         if kind == "General":
-            for key in ("format", "duration", "writing_application", "encoded_library_name",
-                        "encoded_date", "tagged_date", "title", "comment", "description"):
+            for key in (
+                "format",
+                "duration",
+                "writing_application",
+                "encoded_library_name",
+                "encoded_date",
+                "tagged_date",
+                "title",
+                "comment",
+                "description",
+            ):
                 if data.get(key) not in (None, ""):
                     facts[key] = data[key]
         elif kind in ("Video", "Audio"):
             tracks = facts.setdefault("tracks", [])
-            tracks.append({k: data[k] for k in (
-                "track_type", "format", "codec_id", "width", "height", "frame_rate",
-                "duration", "sampling_rate", "channel_s", "encoded_library_name")
-                if data.get(k) not in (None, "")})
+            tracks.append(
+                {
+                    k: data[k]
+                    for k in (
+                        "track_type",
+                        "format",
+                        "codec_id",
+                        "width",
+                        "height",
+                        "frame_rate",
+                        "duration",
+                        "sampling_rate",
+                        "channel_s",
+                        "encoded_library_name",
+                    )
+                    if data.get(k) not in (None, "")
+                }
+            )
     return facts

@@ -170,8 +170,12 @@ class Problem:
     where: str = "active manifest"  # or "ingredient <title>"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "detail": self.detail,
-                "where": self.where}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "detail": self.detail,
+            "where": self.where,
+        }
 
 
 @dataclass(frozen=True)

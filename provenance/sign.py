@@ -25,8 +25,15 @@ from .errors import InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration
 
-__all__ = ["PemSigner", "CallbackSigner", "SigningCredentials", "SignResult", "sign",
-           "IngredientSpec", "actions_for"]
+__all__ = [
+    "PemSigner",
+    "CallbackSigner",
+    "SigningCredentials",
+    "SignResult",
+    "sign",
+    "IngredientSpec",
+    "actions_for",
+]
 
 _PROVCHECK = "provcheck"
 
@@ -51,8 +58,14 @@ class PemSigner:
     origin: str = "signer"
 
     @classmethod
-    def from_files(cls, key_path: str | os.PathLike[str], cert_path: str | os.PathLike[str],
-                   *, passphrase: bytes | None = None, alg: str | None = None) -> PemSigner:
+    def from_files(
+        cls,
+        key_path: str | os.PathLike[str],
+        cert_path: str | os.PathLike[str],
+        *,
+        passphrase: bytes | None = None,
+        alg: str | None = None,
+    ) -> PemSigner:
         """Load and check a key and chain. The key is re-serialised unencrypted in memory
         only, to hand to the native signer; it is never written or logged."""
         key_path, cert_path = Path(key_path), Path(cert_path)
@@ -65,15 +78,21 @@ class PemSigner:
         chain = _load_chain(chain_data, str(cert_path))
         leaf = chain[0]
         if leaf.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         ) != key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
-            raise SigningError(f"{key_path} does not belong to the first certificate of "
-                               f"{cert_path}; put the signer's own certificate first")
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ):
+            raise SigningError(
+                f"{key_path} does not belong to the first certificate of "
+                f"{cert_path}; put the signer's own certificate first"
+            )
         check_signing_certificate(leaf, origin=str(cert_path))
         chosen = (alg or algorithm_for_key(key)).lower()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         # The chain handed to C2PA: signer and intermediates; a self-signed root is left out.
         body = [c for c in chain if c.issuer != c.subject or c is leaf]
         chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in body)
@@ -83,9 +102,12 @@ class PemSigner:
         return f"PemSigner(alg={self.alg!r}, origin={self.origin!r})"
 
     def native(self, tsa_url: str | None) -> _c2pa.NativeSignerSpec:
-        return _c2pa.NativeSignerSpec(self.alg, self.cert_chain_pem.decode("ascii"),
-                                      private_key_pem=self.private_key_pem.decode("ascii"),
-                                      tsa_url=tsa_url)
+        return _c2pa.NativeSignerSpec(
+            self.alg,
+            self.cert_chain_pem.decode("ascii"),
+            private_key_pem=self.private_key_pem.decode("ascii"),
+            tsa_url=tsa_url,
+        )
 
 
 @dataclass(frozen=True)
@@ -104,8 +126,12 @@ class CallbackSigner:
     def native(self, tsa_url: str | None) -> _c2pa.NativeSignerSpec:
         chain = _load_chain(self.cert_chain_pem, "callback signer chain")
         check_signing_certificate(chain[0], origin="callback signer certificate")
-        return _c2pa.NativeSignerSpec(self.alg.lower(), self.cert_chain_pem.decode("ascii"),
-                                      callback=self.callback, tsa_url=tsa_url)
+        return _c2pa.NativeSignerSpec(
+            self.alg.lower(),
+            self.cert_chain_pem.decode("ascii"),
+            callback=self.callback,
+            tsa_url=tsa_url,
+        )
 
 
 SigningCredentials = PemSigner | CallbackSigner
@@ -128,9 +154,14 @@ class SignResult:
     ai: AIGeneration | None
 
 
-def actions_for(ai: AIGeneration | None, *, has_parent: bool, agent: str,
-                source_type: str | None = None, parent_id: str | None = None
-                ) -> list[dict[str, Any]]:
+def actions_for(
+    ai: AIGeneration | None,
+    *,
+    has_parent: bool,
+    agent: str,
+    source_type: str | None = None,
+    parent_id: str | None = None,
+) -> list[dict[str, Any]]:
     """The actions that declare an AI label so that verification reads it back the same.
 
     * fully: ``c2pa.created`` with trainedAlgorithmicMedia (sources are ``inputTo``);
@@ -141,29 +172,45 @@ def actions_for(ai: AIGeneration | None, *, has_parent: bool, agent: str,
     * None: no statement (an opened parent, or a blank-canvas creation).
     """
     agent_obj = {"name": agent}
-    dst = {
-        AIGeneration.FULLY: "trainedAlgorithmicMedia",
-        AIGeneration.PARTLY: "compositeWithTrainedAlgorithmicMedia",
-        AIGeneration.POSSIBLY: "composite",
-        AIGeneration.NO: source_type or "digitalCreation",
-    }.get(ai) if ai is not None else None
-    if ai is AIGeneration.NO and source_type is not None:
-        if labels.classify_source_type(source_type, inception=True) is not AIGeneration.NO:
-            raise SigningError(f"--source-type {source_type} is not a non-generative source type")
+    dst = (
+        {
+            AIGeneration.FULLY: "trainedAlgorithmicMedia",
+            AIGeneration.PARTLY: "compositeWithTrainedAlgorithmicMedia",
+            AIGeneration.POSSIBLY: "composite",
+            AIGeneration.NO: source_type or "digitalCreation",
+        }.get(ai)
+        if ai is not None
+        else None
+    )
+    if (
+        ai is AIGeneration.NO
+        and source_type is not None
+        and labels.classify_source_type(source_type, inception=True) is not AIGeneration.NO
+    ):
+        raise SigningError(f"--source-type {source_type} is not a non-generative source type")
     if ai is AIGeneration.UNKNOWN:
-        raise SigningError("'unknown' is what a reader concludes, not a label to sign; "
-                           "omit the AI label instead")
+        raise SigningError(
+            "'unknown' is what a reader concludes, not a label to sign; omit the AI label instead"
+        )
     if has_parent and ai is not AIGeneration.FULLY:
         opened: dict[str, Any] = {"action": "c2pa.opened", "softwareAgent": agent_obj}
         if parent_id:
             opened["parameters"] = {"ingredientIds": [parent_id]}
         acts = [opened]
         if dst is not None:
-            acts.append({"action": "c2pa.edited", "softwareAgent": agent_obj,
-                         "digitalSourceType": labels.source_type_uri(dst)})
+            acts.append(
+                {
+                    "action": "c2pa.edited",
+                    "softwareAgent": agent_obj,
+                    "digitalSourceType": labels.source_type_uri(dst),
+                }
+            )
         return acts
-    created: dict[str, Any] = {"action": "c2pa.created", "softwareAgent": agent_obj,
-                               "digitalSourceType": labels.source_type_uri(dst or "empty")}
+    created: dict[str, Any] = {
+        "action": "c2pa.created",
+        "softwareAgent": agent_obj,
+        "digitalSourceType": labels.source_type_uri(dst or "empty"),
+    }
     return [created]
 
 
@@ -182,13 +229,21 @@ def _check_source(path: Path) -> media.MediaType:
     return kind
 
 
-def sign(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
-         signer: SigningCredentials, ai: AIGeneration | str | None = None,
-         ingredients: Sequence[str | os.PathLike[str] | IngredientSpec] = (),
-         title: str | None = None, tsa_url: str | None = None,
-         extra_assertions: Sequence[Mapping[str, Any]] = (),
-         software_agent: str | None = None, source_type: str | None = None,
-         force: bool = False, in_place: bool = False) -> SignResult:
+def sign(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    signer: SigningCredentials,
+    ai: AIGeneration | str | None = None,
+    ingredients: Sequence[str | os.PathLike[str] | IngredientSpec] = (),
+    title: str | None = None,
+    tsa_url: str | None = None,
+    extra_assertions: Sequence[Mapping[str, Any]] = (),
+    software_agent: str | None = None,
+    source_type: str | None = None,
+    force: bool = False,
+    in_place: bool = False,
+) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
     Nothing is written when any check fails. ``dest`` is replaced only with
@@ -201,8 +256,9 @@ def sign(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     ai_value = AIGeneration(ai) if isinstance(ai, str) else ai
     same = out.exists() and os.path.samefile(src, out)
     if same and not in_place:
-        raise SigningError(f"{out}: is the input file; signing onto it needs in_place=True "
-                           "(--in-place)")
+        raise SigningError(
+            f"{out}: is the input file; signing onto it needs in_place=True (--in-place)"
+        )
     if out.exists() and not same and not force:
         raise SigningError(f"{out}: already exists; use force=True (--force) to replace it")
     if out.exists() and not out.is_file():
@@ -217,25 +273,31 @@ def sign(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     for n, spec in enumerate(specs):
         _check_source(spec.path)
         rel = spec.relationship or (default_rel if n == 0 else "componentOf")
-        ing_json.append({"title": spec.title or spec.path.name, "relationship": rel,
-                         "label": f"ingredient_{n}"})
+        ing_json.append(
+            {"title": spec.title or spec.path.name, "relationship": rel, "label": f"ingredient_{n}"}
+        )
     parent = next((j for j in ing_json if j["relationship"] == "parentOf"), None)
-    actions = actions_for(ai_value, has_parent=parent is not None, agent=agent,
-                          source_type=source_type,
-                          parent_id=parent["label"] if parent else None)
+    actions = actions_for(
+        ai_value,
+        has_parent=parent is not None,
+        agent=agent,
+        source_type=source_type,
+        parent_id=parent["label"] if parent else None,
+    )
     if ai_value is AIGeneration.FULLY and ing_json:
         actions[0]["parameters"] = {"ingredientIds": [j["label"] for j in ing_json]}
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": _PROVCHECK, "version": __version__}],
         "title": title or out.name,
         "format": kind.mime,
-        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}},
-                       *[dict(a) for a in extra_assertions]],
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+            *[dict(a) for a in extra_assertions],
+        ],
     }
     native = signer.native(tsa_url)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".provcheck-tmp",
-                                    dir=out.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".provcheck-tmp", dir=out.parent)
     tmp = Path(tmp_name)
     try:
         with ExitStack() as stack:
@@ -244,10 +306,19 @@ def sign(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
             natives = []
             for spec, j in zip(specs, ing_json, strict=True):
                 ing_kind = _check_source(spec.path)
-                natives.append(_c2pa.NativeIngredient(j, ing_kind.mime,
-                                                      stack.enter_context(open(spec.path, "rb"))))
-            manifest_bytes = _c2pa.sign_stream(manifest=manifest, signer=native, mime=kind.mime,
-                                               source=src_f, dest=dst_f, ingredients=natives)
+                natives.append(
+                    _c2pa.NativeIngredient(
+                        j, ing_kind.mime, stack.enter_context(open(spec.path, "rb"))
+                    )
+                )
+            manifest_bytes = _c2pa.sign_stream(
+                manifest=manifest,
+                signer=native,
+                mime=kind.mime,
+                source=src_f,
+                dest=dst_f,
+                ingredients=natives,
+            )
             dst_f.flush()
             os.fsync(dst_f.fileno())
         try:

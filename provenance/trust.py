@@ -24,12 +24,11 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from .errors import NetworkError, TrustConfigError
 
@@ -87,8 +86,9 @@ def _parse_pem(data: bytes, origin: str) -> tuple[str, tuple[x509.Certificate, .
     """Keep only the certificate blocks (trust lists carry comments between them)."""
     blocks = _PEM_CERT.findall(data)
     if not blocks:
-        raise TrustConfigError(f"{origin}: no PEM certificate found (expected "
-                               "'-----BEGIN CERTIFICATE-----' blocks)")
+        raise TrustConfigError(
+            f"{origin}: no PEM certificate found (expected '-----BEGIN CERTIFICATE-----' blocks)"
+        )
     certs = []
     for i, block in enumerate(blocks, 1):
         try:
@@ -98,8 +98,9 @@ def _parse_pem(data: bytes, origin: str) -> tuple[str, tuple[x509.Certificate, .
     return b"\n".join(blocks).decode("ascii") + "\n", tuple(certs)
 
 
-def load_pem_source(path: str | os.PathLike[str], kind: str, label: str | None = None
-                    ) -> TrustSource:
+def load_pem_source(
+    path: str | os.PathLike[str], kind: str, label: str | None = None
+) -> TrustSource:
     """Read one PEM bundle from disk as a trust source of the given kind."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -127,9 +128,13 @@ class TrustConfig:
         """True when at least one source could make a signer trusted."""
         return bool(self.anchors or self.allowed)
 
-    def with_files(self, *, anchors: Iterable[str | os.PathLike[str]] = (),
-                   allowed: Iterable[str | os.PathLike[str]] = (),
-                   tsa: Iterable[str | os.PathLike[str]] = ()) -> TrustConfig:
+    def with_files(
+        self,
+        *,
+        anchors: Iterable[str | os.PathLike[str]] = (),
+        allowed: Iterable[str | os.PathLike[str]] = (),
+        tsa: Iterable[str | os.PathLike[str]] = (),
+    ) -> TrustConfig:
         """A new config with the given PEM files added."""
         return TrustConfig(
             self.anchors + tuple(load_pem_source(p, "anchors") for p in anchors),
@@ -138,9 +143,13 @@ class TrustConfig:
         )
 
     @classmethod
-    def from_files(cls, *, anchors: Iterable[str | os.PathLike[str]] = (),
-                   allowed: Iterable[str | os.PathLike[str]] = (),
-                   tsa: Iterable[str | os.PathLike[str]] = ()) -> TrustConfig:
+    def from_files(
+        cls,
+        *,
+        anchors: Iterable[str | os.PathLike[str]] = (),
+        allowed: Iterable[str | os.PathLike[str]] = (),
+        tsa: Iterable[str | os.PathLike[str]] = (),
+    ) -> TrustConfig:
         return cls().with_files(anchors=anchors, allowed=allowed, tsa=tsa)
 
     @classmethod
@@ -157,43 +166,12 @@ class TrustConfig:
         return cls(tuple(found["anchors"]), tuple(found["allowed"]), tuple(found["tsa"]))
 
     def merged(self, other: TrustConfig) -> TrustConfig:
-        return TrustConfig(self.anchors + other.anchors, self.allowed + other.allowed,
-                           self.tsa + other.tsa)
+        return TrustConfig(
+            self.anchors + other.anchors, self.allowed + other.allowed, self.tsa + other.tsa
+        )
 
     def sources(self) -> tuple[TrustSource, ...]:
         return self.anchors + self.allowed + self.tsa
-
-    def vouching_source(self, issuer: Mapping[str, str] | None, kind: str = "anchors"
-                        ) -> TrustSource | None:
-        """The source holding the certificate that issued a signer, matched by name.
-
-        Used only to *label* a result the C2PA library already judged trusted.
-        """
-        if not issuer:
-            return None
-        want = {(k, v) for k, v in issuer.items() if isinstance(v, str)}
-        pool = self.anchors if kind == "anchors" else self.allowed if kind == "allowed" else self.tsa
-        for source in pool:
-            for cert in source.certificates:
-                if _name_pairs(cert.subject) == want:
-                    return source
-        return pool[0] if len(pool) == 1 else None
-
-
-_SHORT_NAMES = {
-    NameOID.COMMON_NAME: "CN", NameOID.ORGANIZATION_NAME: "O",
-    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU", NameOID.COUNTRY_NAME: "C",
-    NameOID.STATE_OR_PROVINCE_NAME: "ST", NameOID.LOCALITY_NAME: "L",
-}
-
-
-def _name_pairs(name: x509.Name) -> set[tuple[str, str]]:
-    out = set()
-    for attr in name:
-        key = _SHORT_NAMES.get(attr.oid)
-        if key is not None and isinstance(attr.value, str):
-            out.add((key, attr.value))
-    return out
 
 
 def default_config_dir() -> Path:
@@ -232,8 +210,14 @@ def _safe_label(label: str) -> str:
     return cleaned
 
 
-def install(data: bytes, *, kind: str, label: str, origin: str,
-            config_dir: str | os.PathLike[str] | None = None) -> TrustSource:
+def install(
+    data: bytes,
+    *,
+    kind: str,
+    label: str,
+    origin: str,
+    config_dir: str | os.PathLike[str] | None = None,
+) -> TrustSource:
     """Validate a PEM bundle and store it in the default trust configuration."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -263,19 +247,24 @@ def download(url: str, *, timeout: float = 30.0) -> bytes:
     return data
 
 
-def update(*, config_dir: str | os.PathLike[str] | None = None,
-           trust_list_url: str = OFFICIAL_TRUST_LIST_URL,
-           tsa_list_url: str = OFFICIAL_TSA_TRUST_LIST_URL,
-           include_cai_interim: bool = False,
-           cai_interim_url: str = CAI_INTERIM_TRUST_LIST_URL,
-           timeout: float = 30.0) -> list[TrustSource]:
+def update(
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+    trust_list_url: str = OFFICIAL_TRUST_LIST_URL,
+    tsa_list_url: str = OFFICIAL_TSA_TRUST_LIST_URL,
+    include_cai_interim: bool = False,
+    cai_interim_url: str = CAI_INTERIM_TRUST_LIST_URL,
+    timeout: float = 30.0,
+) -> list[TrustSource]:
     """Download the official C2PA trust list and TSA trust list into the config dir.
 
     Both downloads are validated before anything is written, so a failed update
     leaves the previous lists in place.
     """
-    plan = [("anchors", "c2pa-trust-list", trust_list_url),
-            ("tsa", "c2pa-tsa-trust-list", tsa_list_url)]
+    plan = [
+        ("anchors", "c2pa-trust-list", trust_list_url),
+        ("tsa", "c2pa-tsa-trust-list", tsa_list_url),
+    ]
     if include_cai_interim:
         plan.append(("anchors", "cai-interim-trust-list", cai_interim_url))
     fetched = []
@@ -283,5 +272,7 @@ def update(*, config_dir: str | os.PathLike[str] | None = None,
         data = download(url, timeout=timeout)
         _parse_pem(data, url)  # validate before writing anything
         fetched.append((kind, label, url, data))
-    return [install(data, kind=kind, label=label, origin=url, config_dir=config_dir)
-            for kind, label, url, data in fetched]
+    return [
+        install(data, kind=kind, label=label, origin=url, config_dir=config_dir)
+        for kind, label, url, data in fetched
+    ]

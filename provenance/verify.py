@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
@@ -44,28 +45,32 @@ from .trust import TrustConfig
 __all__ = ["verify", "verify_bytes", "Verifier", "TAMPER_CODES", "UNTRUSTED_CODES", "describe_code"]
 
 # The asset's bytes no longer match the manifest's hard binding.
-TAMPER_CODES = frozenset({
-    "assertion.dataHash.mismatch",
-    "assertion.bmffHash.mismatch",
-    "assertion.boxesHash.mismatch",
-    "assertion.collectionHash.mismatch",
-})
+TAMPER_CODES = frozenset(
+    {
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.mismatch",
+        "assertion.collectionHash.mismatch",
+    }
+)
 # The manifest is intact but nobody we trust vouches for its signer / its timestamp.
-UNTRUSTED_CODES = frozenset({
-    "signingCredential.untrusted",
-    "timeStamp.untrusted",
-    "signingCredential.ocsp.skipped",
-    "signingCredential.ocsp.inaccessible",
-})
+UNTRUSTED_CODES = frozenset(
+    {
+        "signingCredential.untrusted",
+        "timeStamp.untrusted",
+        "signingCredential.ocsp.skipped",
+        "signingCredential.ocsp.inaccessible",
+    }
+)
 
 _MESSAGES = {
     "assertion.dataHash.mismatch": "the file's bytes were changed after it was signed",
     "assertion.bmffHash.mismatch": "the video/audio data was changed after it was signed "
-                                   "(or a fragmented MP4 is missing its fragments)",
+    "(or a fragmented MP4 is missing its fragments)",
     "assertion.boxesHash.mismatch": "the file's boxes were changed after it was signed",
     "assertion.collectionHash.mismatch": "a file of the signed collection was changed",
     "assertion.hashedURI.mismatch": "a part of the manifest does not match the hash the "
-                                    "signed claim recorded for it",
+    "signed claim recorded for it",
     "assertion.missing": "an assertion the claim refers to is missing",
     "assertion.cbor.invalid": "an assertion's data is malformed",
     "assertion.json.invalid": "an assertion's data is malformed",
@@ -75,15 +80,15 @@ _MESSAGES = {
     "claim.multiple": "the manifest has more than one claim",
     "claim.hardBindings.missing": "the claim does not bind to the file's content",
     "claimSignature.mismatch": "the claim's signature does not match its content "
-                               "(the manifest was altered or forged)",
+    "(the manifest was altered or forged)",
     "claimSignature.missing": "the claim is not signed",
     "claimSignature.outsideValidity": "the claim was signed outside the certificate's validity",
     "signingCredential.untrusted": "the signing certificate does not chain to a configured "
-                                   "trust anchor",
+    "trust anchor",
     "signingCredential.invalid": "the signing certificate is not acceptable for C2PA "
-                                 "(profile, key usage or EKU)",
+    "(profile, key usage or EKU)",
     "signingCredential.expired": "the signing certificate had expired when it was checked "
-                                 "and no trusted timestamp proves it signed while valid",
+    "and no trusted timestamp proves it signed while valid",
     "signingCredential.revoked": "the signing certificate has been revoked",
     "algorithm.unsupported": "the signature uses an unsupported algorithm",
     "timeStamp.mismatch": "the timestamp does not match the signature",
@@ -91,7 +96,7 @@ _MESSAGES = {
     "timeStamp.outsideValidity": "the timestamp lies outside the certificate's validity",
     "ingredient.manifest.missing": "an ingredient's manifest is missing from the store",
     "ingredient.manifest.mismatch": "an ingredient's manifest does not match the hash "
-                                    "recorded for it",
+    "recorded for it",
     "ingredient.claimSignature.mismatch": "an ingredient's claim signature does not match",
     "ingredient.hashedURI.mismatch": "an ingredient's reference does not match its hash",
     "manifest.inaccessible": "the manifest could not be fetched",
@@ -115,8 +120,13 @@ class Verifier:
     ``with Verifier(trust) as v: v.verify(path)`` — reuse it for batches.
     """
 
-    def __init__(self, trust: TrustConfig | None = None, *, remote_manifests: bool = False,
-                 ocsp: bool = False) -> None:
+    def __init__(
+        self,
+        trust: TrustConfig | None = None,
+        *,
+        remote_manifests: bool = False,
+        ocsp: bool = False,
+    ) -> None:
         self.trust = trust if trust is not None else TrustConfig()
         self._options = _c2pa.ReadOptions(remote_manifests=remote_manifests, ocsp=ocsp)
         self._ctx: _c2pa.ReadContext | None = None
@@ -137,39 +147,61 @@ class Verifier:
             self._ctx = _c2pa.ReadContext(self.trust, self._options)
         return self._ctx
 
-    def verify(self, source: str | os.PathLike[str] | BinaryIO,
-               fragments: Sequence[str | os.PathLike[str]] = ()) -> Report:
+    def verify(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        fragments: Sequence[str | os.PathLike[str]] = (),
+    ) -> Report:
         name = _display_name(source)
         try:
             with ExitStack() as stack:
                 stream = _open_source(source, stack)
                 frag_streams = [_open_source(f, stack) for f in fragments]
-                return self._verify_stream(name, stream, frag_streams,
-                                           tuple(os.fspath(f) for f in fragments))
+                return self._verify_stream(
+                    name, stream, frag_streams, tuple(os.fspath(f) for f in fragments)
+                )
         except InputError as exc:
             return _error_report(name, str(exc), trust=self.trust)
 
-    def _verify_stream(self, name: str, stream: BinaryIO, fragments: list[BinaryIO],
-                       fragment_names: tuple[str, ...]) -> Report:
+    def _verify_stream(
+        self,
+        name: str,
+        stream: BinaryIO,
+        fragments: list[BinaryIO],
+        fragment_names: tuple[str, ...],
+    ) -> Report:
         kind = media.sniff_stream(stream)
         mime = kind.mime if kind else None
         try:
             raw = self._context().read(mime, stream, fragments)
         except _c2pa.ReadFailure as fail:
             return _failure_report(name, fail, kind, self.trust, fragment_names)
-        base = {"path": name, "format": mime, "trust_configured": self.trust.has_signer_trust,
-                "fragments": fragment_names}
+        base: dict[str, Any] = {
+            "path": name,
+            "format": mime,
+            "trust_configured": self.trust.has_signer_trust,
+            "fragments": fragment_names,
+        }
         if raw.store is None or not raw.store.get("manifests"):
             if kind is None:
-                return Report(verdict=Verdict.ERROR, reason="not a recognised media format "
-                              "(the first bytes match no image, video or audio type)", **base)
+                return Report(
+                    verdict=Verdict.ERROR,
+                    reason="not a recognised media format "
+                    "(the first bytes match no image, video or audio type)",
+                    **base,
+                )
             return Report(verdict=Verdict.UNSIGNED, reason="no C2PA manifest found", **base)
         return _judge(raw, self.trust, base)
 
 
-def verify(source: str | os.PathLike[str] | BinaryIO, *, trust: TrustConfig | None = None,
-           fragments: Sequence[str | os.PathLike[str]] = (), remote_manifests: bool = False,
-           ocsp: bool = False) -> Report:
+def verify(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    trust: TrustConfig | None = None,
+    fragments: Sequence[str | os.PathLike[str]] = (),
+    remote_manifests: bool = False,
+    ocsp: bool = False,
+) -> Report:
     """Verify one asset (a path or a seekable binary stream) and return its Report."""
     with Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp) as v:
         return v.verify(source, fragments)
@@ -187,7 +219,9 @@ def _display_name(source: object) -> str:
 
 def _open_source(source: str | os.PathLike[str] | BinaryIO, stack: ExitStack) -> BinaryIO:
     if not isinstance(source, str | os.PathLike):
-        if not (hasattr(source, "read") and hasattr(source, "seek")):
+        if isinstance(source, io.TextIOBase) or not (
+            hasattr(source, "read") and hasattr(source, "seek")
+        ):
             raise InputError(f"{_display_name(source)}: not a seekable binary stream")
         return source
     path = os.fspath(source)
@@ -211,34 +245,65 @@ def _open_source(source: str | os.PathLike[str] | BinaryIO, stack: ExitStack) ->
     return f
 
 
-def _error_report(name: str, message: str, *, trust: TrustConfig,
-                  kind: media.MediaType | None = None,
-                  fragments: tuple[str, ...] = ()) -> Report:
+def _error_report(
+    name: str,
+    message: str,
+    *,
+    trust: TrustConfig,
+    kind: media.MediaType | None = None,
+    fragments: tuple[str, ...] = (),
+) -> Report:
     prefix = f"{name}: "
-    reason = message[len(prefix):] if message.startswith(prefix) else message
-    return Report(path=name, verdict=Verdict.ERROR, reason=reason,
-                  format=kind.mime if kind else None, trust_configured=trust.has_signer_trust,
-                  fragments=fragments)
+    reason = message[len(prefix) :] if message.startswith(prefix) else message
+    return Report(
+        path=name,
+        verdict=Verdict.ERROR,
+        reason=reason,
+        format=kind.mime if kind else None,
+        trust_configured=trust.has_signer_trust,
+        fragments=fragments,
+    )
 
 
-def _failure_report(name: str, fail: _c2pa.ReadFailure, kind: media.MediaType | None,
-                    trust: TrustConfig, fragments: tuple[str, ...]) -> Report:
-    base: dict[str, Any] = {"path": name, "format": kind.mime if kind else None,
-                            "trust_configured": trust.has_signer_trust, "fragments": fragments}
+def _failure_report(
+    name: str,
+    fail: _c2pa.ReadFailure,
+    kind: media.MediaType | None,
+    trust: TrustConfig,
+    fragments: tuple[str, ...],
+) -> Report:
+    base: dict[str, Any] = {
+        "path": name,
+        "format": kind.mime if kind else None,
+        "trust_configured": trust.has_signer_trust,
+        "fragments": fragments,
+    }
     if fail.kind == "remote":
-        return Report(verdict=Verdict.UNSIGNED,
-                      reason="no embedded manifest; the file points to a remote manifest that "
-                             "was not fetched (use --remote-manifests to fetch it)",
-                      remote_manifest_url=fail.detail or None, **base)
+        return Report(
+            verdict=Verdict.UNSIGNED,
+            reason="no embedded manifest; the file points to a remote manifest that "
+            "was not fetched (use --remote-manifests to fetch it)",
+            remote_manifest_url=fail.detail or None,
+            **base,
+        )
     if fail.kind == "manifest" and kind is not None:
-        problem = Problem("manifest.unreadable", "the manifest store is broken and cannot be "
-                          "read", fail.detail)
-        return Report(verdict=Verdict.INVALID,
-                      reason=f"the C2PA manifest store cannot be read: {fail.detail}",
-                      problems=(problem,), status_codes=("manifest.unreadable",), **base)
+        problem = Problem(
+            "manifest.unreadable", "the manifest store is broken and cannot be read", fail.detail
+        )
+        return Report(
+            verdict=Verdict.INVALID,
+            reason=f"the C2PA manifest store cannot be read: {fail.detail}",
+            problems=(problem,),
+            status_codes=("manifest.unreadable",),
+            **base,
+        )
     if kind is None:
-        return Report(verdict=Verdict.ERROR, reason="not a recognised media format (the first "
-                      "bytes match no image, video or audio type)", **base)
+        return Report(
+            verdict=Verdict.ERROR,
+            reason="not a recognised media format (the first "
+            "bytes match no image, video or audio type)",
+            **base,
+        )
     detail = f": {fail.detail}" if fail.detail else ""
     return Report(verdict=Verdict.ERROR, reason=f"{fail.message} ({kind.name}){detail}", **base)
 
@@ -247,7 +312,7 @@ def _failure_report(name: str, fail: _c2pa.ReadFailure, kind: media.MediaType | 
 # judging a manifest store
 
 
-def _codes(results: Mapping[str, Any] | None, bucket: str) -> list[dict[str, Any]]:
+def _codes(results: Mapping[str, Any] | None, bucket: str) -> list[Mapping[str, Any]]:
     if not isinstance(results, Mapping):
         return []
     items = results.get(bucket) or []
@@ -260,8 +325,9 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
     active_results = results.get("activeManifest") or {}
     deltas = results.get("ingredientDeltas") or []
 
-    failures: list[tuple[dict[str, Any], str]] = [(c, "active manifest")
-                                                  for c in _codes(active_results, "failure")]
+    failures: list[tuple[Mapping[str, Any], str]] = [
+        (c, "active manifest") for c in _codes(active_results, "failure")
+    ]
     for delta in deltas:
         where = "ingredient"
         for c in _codes(delta.get("validationDeltas"), "failure"):
@@ -269,20 +335,28 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
     # validation_status (the legacy flat list) can hold codes the structured results lack.
     seen = {(c["code"], c.get("url")) for c, _ in failures}
     for c in store.get("validation_status") or []:
-        if isinstance(c, Mapping) and isinstance(c.get("code"), str) \
-                and (c["code"], c.get("url")) not in seen:
+        if (
+            isinstance(c, Mapping)
+            and isinstance(c.get("code"), str)
+            and (c["code"], c.get("url")) not in seen
+        ):
             failures.append((dict(c), "manifest store"))
             seen.add((c["code"], c.get("url")))
 
-    problems = tuple(Problem(c["code"], describe_code(c["code"]), c.get("explanation"), where)
-                     for c, where in failures)
+    problems = tuple(
+        Problem(c["code"], describe_code(c["code"]), c.get("explanation"), where)
+        for c, where in failures
+    )
     codes = tuple(dict.fromkeys(p.code for p in problems))
 
     cr_by_label = _crjson_by_label(raw.crjson)
     manifests = store.get("manifests") or {}
     active_label = store.get("active_manifest")
-    manifest = _build_manifest(active_label, manifests, cr_by_label, trust, set()) \
-        if isinstance(active_label, str) and active_label in manifests else None
+    manifest = (
+        _build_manifest(active_label, manifests, cr_by_label, trust, set())
+        if isinstance(active_label, str) and active_label in manifests
+        else None
+    )
 
     ai, ai_reason = _ai_for(active_label, manifests, set())
 
@@ -290,18 +364,34 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
     verdict, reason = _verdict(codes, state, active_results, manifest, trust)
     notes: list[str] = []
     if not trust.has_signer_trust and verdict is Verdict.UNTRUSTED:
-        notes.append("no trust anchors are configured, so no signer can be trusted: run "
-                      "`provcheck trust update` (official C2PA trust list) or pass --trust PEM")
+        notes.append(
+            "no trust anchors are configured, so no signer can be trusted: run "
+            "`provcheck trust update` (official C2PA trust list) or pass --trust PEM"
+        )
     if raw.remote_url and not raw.embedded:
         notes.append(f"the manifest was fetched from {raw.remote_url}")
-    return Report(verdict=verdict, reason=reason, ai_generated=ai, ai_reason=ai_reason,
-                  manifest=manifest, problems=problems, status_codes=codes,
-                  validation_state=state if isinstance(state, str) else None,
-                  remote_manifest_url=raw.remote_url, notes=tuple(notes), **base)
+    return Report(
+        verdict=verdict,
+        reason=reason,
+        ai_generated=ai,
+        ai_reason=ai_reason,
+        manifest=manifest,
+        problems=problems,
+        status_codes=codes,
+        validation_state=state if isinstance(state, str) else None,
+        remote_manifest_url=raw.remote_url,
+        notes=tuple(notes),
+        **base,
+    )
 
 
-def _verdict(codes: Iterable[str], state: object, active_results: Mapping[str, Any],
-             manifest: Manifest | None, trust: TrustConfig) -> tuple[Verdict, str]:
+def _verdict(
+    codes: Iterable[str],
+    state: object,
+    active_results: Mapping[str, Any],
+    manifest: Manifest | None,
+    trust: TrustConfig,
+) -> tuple[Verdict, str]:
     codes = list(codes)
     broken = [c for c in codes if c not in TAMPER_CODES and c not in UNTRUSTED_CODES]
     if broken:
@@ -312,29 +402,75 @@ def _verdict(codes: Iterable[str], state: object, active_results: Mapping[str, A
     if state == "Invalid":  # the library saw a failure we could not attribute: never pass it
         return Verdict.INVALID, "the C2PA library judged the manifest invalid"
     if "signingCredential.untrusted" in codes:
-        who = "an ingredient's signer" if _untrusted_only_in_ingredients(active_results) \
+        who = (
+            "an ingredient's signer"
+            if _untrusted_only_in_ingredients(active_results)
             else "the signer"
-        return Verdict.UNTRUSTED, f"the manifest is intact, but {who} is not on any " \
-                                  "configured trust list"
+        )
+        return (
+            Verdict.UNTRUSTED,
+            f"the manifest is intact, but {who} is not on any configured trust list",
+        )
     if "timeStamp.untrusted" in codes:
-        return Verdict.UNTRUSTED, "the manifest is intact, but its timestamp authority is " \
-                                  "not on a configured TSA trust list"
-    trusted_items = [c for c in _codes(active_results, "success")
-                     if c["code"] == "signingCredential.trusted"]
-    # c2pa-rs checks signers against user anchors + allowed list + "system" anchors. We put
-    # only TSA roots in the system slot, so a signer found there is not a trusted signer.
-    by_signer_list = [c for c in trusted_items
-                      if "[system_anchors]" not in str(c.get("explanation", ""))]
-    if state == "Trusted" and by_signer_list and manifest is not None:
-        return Verdict.TRUSTED, "the manifest is intact, its signature is valid and the signer " \
-                                "chains to a configured trust anchor"
-    return Verdict.UNTRUSTED, "the manifest is intact and its signature is valid, but the " \
-                              "signer is not on any configured trust list"
+        return (
+            Verdict.UNTRUSTED,
+            "the manifest is intact, but its timestamp authority is "
+            "not on a configured TSA trust list",
+        )
+    # c2pa-rs says "Trusted" for a signer under *any* configured root, TSA roots included;
+    # we accept only signers vouched for by a claim-signer list (anchors or allowed list),
+    # for the active manifest and for every manifest in its ingredient chain.
+    if state == "Trusted" and manifest is not None:
+        unvouched = [m for m in _chain(manifest) if m.signer is None or m.signer.trust_list is None]
+        if not unvouched:
+            return (
+                Verdict.TRUSTED,
+                "the manifest is intact, its signature is valid and the signer "
+                "chains to a configured trust anchor",
+            )
+        who = "the signer" if unvouched[0] is manifest else "an ingredient's signer"
+        return (
+            Verdict.UNTRUSTED,
+            f"the manifest is intact, but {who} is vouched for only by a list that is "
+            "not a claim-signer trust list (e.g. a TSA list)",
+        )
+    return (
+        Verdict.UNTRUSTED,
+        "the manifest is intact and its signature is valid, but the "
+        "signer is not on any configured trust list",
+    )
+
+
+def _chain(manifest: Manifest) -> list[Manifest]:
+    out = [manifest]
+    for ing in manifest.ingredients:
+        if ing.manifest is not None:
+            out.extend(_chain(ing.manifest))
+    return out
+
+
+def _vouching_list(explanation: str, trust: TrustConfig) -> str | None:
+    """The claim-signer list named in a ``signingCredential.trusted`` explanation, or None.
+
+    Our sources are registered as ``provcheck:<kind>/<label>``; an allowed-list hit is
+    reported with an empty list name.
+    """
+    match = re.search(r"found in \[([^\]]*)\] trust anchors", explanation)
+    if match is None:
+        return None
+    uri = match.group(1)
+    for src in trust.anchors:
+        if uri == _c2pa.source_uri("anchors", src.label):
+            return src.label
+    if uri == "" and trust.allowed:
+        return "allowed list " + ", ".join(s.label for s in trust.allowed)
+    return None
 
 
 def _untrusted_only_in_ingredients(active_results: Mapping[str, Any]) -> bool:
-    return not any(c["code"] == "signingCredential.untrusted"
-                   for c in _codes(active_results, "failure"))
+    return not any(
+        c["code"] == "signingCredential.untrusted" for c in _codes(active_results, "failure")
+    )
 
 
 def _crjson_by_label(cr: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -366,19 +502,23 @@ def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
         if not isinstance(a, Mapping):
             continue
         label = a.get("label")
-        if not (isinstance(label, str) and (label == "c2pa.actions"
-                                            or label.startswith("c2pa.actions."))):
+        if not (
+            isinstance(label, str)
+            and (label == "c2pa.actions" or label.startswith("c2pa.actions."))
+        ):
             continue
         data = a.get("data")
         for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
             if isinstance(act, Mapping) and isinstance(act.get("action"), str):
-                out.append(Action(
-                    action=act["action"],
-                    digital_source_type=_str(act.get("digitalSourceType")),
-                    software_agent=_software_agent(act.get("softwareAgent")),
-                    when=_str(act.get("when")),
-                    description=_str(act.get("description")),
-                ))
+                out.append(
+                    Action(
+                        action=act["action"],
+                        digital_source_type=_str(act.get("digitalSourceType")),
+                        software_agent=_software_agent(act.get("softwareAgent")),
+                        when=_str(act.get("when")),
+                        description=_str(act.get("description")),
+                    )
+                )
     return tuple(out)
 
 
@@ -392,8 +532,9 @@ def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _signer(label: str, manifest: Mapping[str, Any], cr: Mapping[str, Any] | None,
-            trust: TrustConfig) -> tuple[Signer | None, Timestamp | None]:
+def _signer(
+    label: str, manifest: Mapping[str, Any], cr: Mapping[str, Any] | None, trust: TrustConfig
+) -> tuple[Signer | None, Timestamp | None]:
     sig = cr.get("signature") if isinstance(cr, Mapping) else None
     info = manifest.get("signature_info") or {}
     cert = sig.get("certificateInfo") if isinstance(sig, Mapping) else None
@@ -410,24 +551,19 @@ def _signer(label: str, manifest: Mapping[str, Any], cr: Mapping[str, Any] | Non
     informational = [c["code"] for c in _codes(results, "informational")]
     failure = [c["code"] for c in _codes(results, "failure")]
     trust_list = None
-    if "signingCredential.trusted" in success:
-        trusted_item = next(c for c in _codes(results, "success")
-                            if c["code"] == "signingCredential.trusted")
-        if "allowed" in str(trusted_item.get("explanation", "")).lower():
-            trust_list = "allowed list"
-        else:
-            src = trust.vouching_source(issuer) or trust.vouching_source(subject)
-            trust_list = src.label if src else "a configured trust anchor"
+    for item in _codes(results, "success"):
+        if item["code"] == "signingCredential.trusted":
+            trust_list = _vouching_list(str(item.get("explanation", "")), trust)
     signer = Signer(
         common_name=_str(subject.get("CN")) or _str(info.get("common_name")),
         organization=_str(subject.get("O")),
         issuer=_str(issuer.get("CN")) or _str(issuer.get("O")) or _str(info.get("issuer")),
-        serial_number=_str(cert.get("serialNumber")) if isinstance(cert, Mapping)
+        serial_number=_str(cert.get("serialNumber"))
+        if isinstance(cert, Mapping)
         else _str(info.get("cert_serial_number")),
         not_before=_str(validity.get("notBefore")),
         not_after=_str(validity.get("notAfter")),
-        algorithm=_str(sig.get("algorithm")) if isinstance(sig, Mapping)
-        else _str(info.get("alg")),
+        algorithm=_str(sig.get("algorithm")) if isinstance(sig, Mapping) else _str(info.get("alg")),
         trust_list=trust_list,
     )
     ts_info = sig.get("timeStampInfo") if isinstance(sig, Mapping) else None
@@ -438,8 +574,11 @@ def _signer(label: str, manifest: Mapping[str, Any], cr: Mapping[str, Any] | Non
         ts_subject = ts_cert.get("subject") if isinstance(ts_cert, Mapping) else None
         all_codes = success + informational + failure
         trusted: bool | None = None
-        legacy = any("legacy" in str(c.get("explanation", ""))
-                     for c in _codes(results, "success") if c["code"] == "timeStamp.trusted")
+        legacy = any(
+            "legacy" in str(c.get("explanation", ""))
+            for c in _codes(results, "success")
+            if c["code"] == "timeStamp.trusted"
+        )
         if "timeStamp.trusted" in success and not legacy:
             trusted = True
         elif legacy:
@@ -454,9 +593,13 @@ def _signer(label: str, manifest: Mapping[str, Any], cr: Mapping[str, Any] | Non
     return signer, timestamp
 
 
-def _build_manifest(label: str, manifests: Mapping[str, Any],
-                    cr_by_label: Mapping[str, Mapping[str, Any]], trust: TrustConfig,
-                    visiting: set[str]) -> Manifest:
+def _build_manifest(
+    label: str,
+    manifests: Mapping[str, Any],
+    cr_by_label: Mapping[str, Mapping[str, Any]],
+    trust: TrustConfig,
+    visiting: set[str],
+) -> Manifest:
     m = manifests[label]
     visiting = visiting | {label}
     actions = _actions(m)
@@ -479,9 +622,13 @@ def _build_manifest(label: str, manifests: Mapping[str, Any],
     )
 
 
-def _build_ingredient(ing: Mapping[str, Any], manifests: Mapping[str, Any],
-                      cr_by_label: Mapping[str, Mapping[str, Any]], trust: TrustConfig,
-                      visiting: set[str]) -> Ingredient:
+def _build_ingredient(
+    ing: Mapping[str, Any],
+    manifests: Mapping[str, Any],
+    cr_by_label: Mapping[str, Mapping[str, Any]],
+    trust: TrustConfig,
+    visiting: set[str],
+) -> Ingredient:
     label = _str(ing.get("active_manifest"))
     child = None
     if label and label in manifests and label not in visiting:
@@ -500,30 +647,48 @@ def _build_ingredient(ing: Mapping[str, Any], manifests: Mapping[str, Any],
     for c in _codes(current, "failure"):
         if c["code"] not in codes:
             codes.append(c["code"])
-            problems.append(Problem(c["code"], describe_code(c["code"]), c.get("explanation"),
-                                    f"ingredient {title or '?'}"))
+            problems.append(
+                Problem(
+                    c["code"],
+                    describe_code(c["code"]),
+                    c.get("explanation"),
+                    f"ingredient {title or '?'}",
+                )
+            )
     if label and label not in manifests:
         status = "missing"
         if "ingredient.manifest.missing" not in codes:
-            problems.append(Problem("ingredient.manifest.missing",
-                                    describe_code("ingredient.manifest.missing"), None,
-                                    f"ingredient {title or '?'}"))
+            problems.append(
+                Problem(
+                    "ingredient.manifest.missing",
+                    describe_code("ingredient.manifest.missing"),
+                    None,
+                    f"ingredient {title or '?'}",
+                )
+            )
     elif not label:
         status = "no credentials"
     elif any(c not in UNTRUSTED_CODES for c in codes):
         status = "invalid"
     elif "signingCredential.untrusted" in codes or (
-            child is not None and child.signer is not None and child.signer.trust_list is None):
+        child is not None and child.signer is not None and child.signer.trust_list is None
+    ):
         status = "untrusted"
     else:
         status = "valid"
-    return Ingredient(title=title, format=_str(ing.get("format")),
-                      relationship=_str(ing.get("relationship")), status=status,
-                      manifest=child, problems=tuple(problems))
+    return Ingredient(
+        title=title,
+        format=_str(ing.get("format")),
+        relationship=_str(ing.get("relationship")),
+        status=status,
+        manifest=child,
+        problems=tuple(problems),
+    )
 
 
-def _ai_for(label: object, manifests: Mapping[str, Any], visiting: set[str]
-            ) -> tuple[AIGeneration, str]:
+def _ai_for(
+    label: object, manifests: Mapping[str, Any], visiting: set[str]
+) -> tuple[AIGeneration, str]:
     """The active manifest speaks first; with no signal, the strongest ingredient decides."""
     if not isinstance(label, str) or label not in manifests or label in visiting:
         return AIGeneration.UNKNOWN, "no AI-generation signal in the credentials"
@@ -547,5 +712,5 @@ def _ai_for(label: object, manifests: Mapping[str, Any], visiting: set[str]
 def verify_bytes(data: bytes, name: str = "<bytes>", **kwargs: Any) -> Report:
     """Convenience for small in-memory assets (tests, fuzzing)."""
     stream = io.BytesIO(data)
-    stream.name = name  # type: ignore[attr-defined]
+    stream.name = name
     return verify(stream, **kwargs)

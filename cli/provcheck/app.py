@@ -61,8 +61,7 @@ class _DefaultToVerify(click.Group):
             raise _Failure(str(exc)) from exc
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
-                                                                     "--version"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["verify", *args]
         return super().parse_args(ctx, args)
 
@@ -80,27 +79,55 @@ class _DefaultToVerify(click.Group):
 
 def _trust_options(f: F) -> F:
     options = [
-        click.option("--trust", "trust_files", multiple=True, type=click.Path(dir_okay=False),
-                     metavar="PEM", help="Trust anchors (PEM) for claim signers; repeatable."),
-        click.option("--allowed-list", "allowed_files", multiple=True,
-                     type=click.Path(dir_okay=False), metavar="PEM",
-                     help="End-entity signing certificates accepted as they are; repeatable."),
-        click.option("--tsa-trust", "tsa_files", multiple=True, type=click.Path(dir_okay=False),
-                     metavar="PEM", help="Trust anchors for timestamp authorities; repeatable."),
-        click.option("--no-default-trust", is_flag=True,
-                     help="Ignore the trust lists installed in the config directory."),
-        click.option("--config-dir", type=click.Path(file_okay=False), envvar=None,
-                     help="Config directory (default: $PROVCHECK_CONFIG_DIR or the "
-                          "platform's, e.g. ~/.config/provcheck)."),
+        click.option(
+            "--trust",
+            "trust_files",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar="PEM",
+            help="Trust anchors (PEM) for claim signers; repeatable.",
+        ),
+        click.option(
+            "--allowed-list",
+            "allowed_files",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar="PEM",
+            help="End-entity signing certificates accepted as they are; repeatable.",
+        ),
+        click.option(
+            "--tsa-trust",
+            "tsa_files",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar="PEM",
+            help="Trust anchors for timestamp authorities; repeatable.",
+        ),
+        click.option(
+            "--no-default-trust",
+            is_flag=True,
+            help="Ignore the trust lists installed in the config directory.",
+        ),
+        click.option(
+            "--config-dir",
+            type=click.Path(file_okay=False),
+            envvar=None,
+            help="Config directory (default: $PROVCHECK_CONFIG_DIR or the "
+            "platform's, e.g. ~/.config/provcheck).",
+        ),
     ]
     for opt in reversed(options):
         f = opt(f)
     return f
 
 
-def _build_trust(trust_files: Sequence[str], allowed_files: Sequence[str],
-                 tsa_files: Sequence[str], no_default_trust: bool,
-                 config_dir: str | None) -> TrustConfig:
+def _build_trust(
+    trust_files: Sequence[str],
+    allowed_files: Sequence[str],
+    tsa_files: Sequence[str],
+    no_default_trust: bool,
+    config_dir: str | None,
+) -> TrustConfig:
     try:
         base = TrustConfig() if no_default_trust else TrustConfig.load(config_dir)
         return base.with_files(anchors=trust_files, allowed=allowed_files, tsa=tsa_files)
@@ -123,20 +150,44 @@ def cli() -> None:
 
 @cli.command("verify", epilog=EXIT_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format; json writes only JSON to stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format; json writes only JSON to stdout.",
+)
 @_trust_options
-@click.option("--fragment", "fragments", multiple=True, type=click.Path(), metavar="FILE",
-              help="A fragment (.m4s) of a fragmented MP4 whose init segment is FILE; "
-                   "repeatable, in order. Only with a single FILE.")
-@click.option("--remote-manifests", is_flag=True,
-              help="Fetch manifests that a file only references remotely (network).")
+@click.option(
+    "--fragment",
+    "fragments",
+    multiple=True,
+    type=click.Path(),
+    metavar="FILE",
+    help="A fragment (.m4s) of a fragmented MP4 whose init segment is FILE; "
+    "repeatable, in order. Only with a single FILE.",
+)
+@click.option(
+    "--remote-manifests",
+    is_flag=True,
+    help="Fetch manifests that a file only references remotely (network).",
+)
 @click.option("--ocsp", is_flag=True, help="Check certificate revocation over OCSP (network).")
 @click.option("-v", "--verbose", is_flag=True, help="Show library details and tracebacks.")
-def verify_cmd(files: tuple[str, ...], fmt: str, trust_files: tuple[str, ...],
-               allowed_files: tuple[str, ...], tsa_files: tuple[str, ...],
-               no_default_trust: bool, config_dir: str | None, fragments: tuple[str, ...],
-               remote_manifests: bool, ocsp: bool, verbose: bool) -> None:
+def verify_cmd(
+    files: tuple[str, ...],
+    fmt: str,
+    trust_files: tuple[str, ...],
+    allowed_files: tuple[str, ...],
+    tsa_files: tuple[str, ...],
+    no_default_trust: bool,
+    config_dir: str | None,
+    fragments: tuple[str, ...],
+    remote_manifests: bool,
+    ocsp: bool,
+    verbose: bool,
+) -> None:
     """Verify the Content Credentials of FILE(s)."""
     if fragments and len(files) != 1:
         raise click.UsageError("--fragment needs exactly one FILE (the init segment)")
@@ -144,7 +195,7 @@ def verify_cmd(files: tuple[str, ...], fmt: str, trust_files: tuple[str, ...],
     reports: list[Report] = []
     with provenance.Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp) as verifier:
         for path in files:
-            reports.append(_guarded(lambda p=path: verifier.verify(p, fragments), path, verbose))
+            reports.append(_guarded(verifier.verify, path, fragments, verbose))
             if fmt == "text":
                 click.echo(render.render_text(reports[-1], verbose=verbose))
                 if len(files) > 1:
@@ -153,24 +204,34 @@ def verify_cmd(files: tuple[str, ...], fmt: str, trust_files: tuple[str, ...],
     if fmt == "json":
         click.echo(render.render_json(reports, exit_code=code))
     elif not trust.has_signer_trust:
-        click.echo(click.style("note: no trust list is configured, so nothing can be "
-                               "`trusted`. Run `provcheck trust update` or pass --trust PEM.",
-                               dim=True), err=True)
+        click.echo(
+            click.style(
+                "note: no trust list is configured, so nothing can be "
+                "`trusted`. Run `provcheck trust update` or pass --trust PEM.",
+                dim=True,
+            ),
+            err=True,
+        )
     sys.exit(code)
 
 
-def _guarded(fn: Callable[[], Report], path: str, verbose: bool) -> Report:
+def _guarded(
+    fn: Callable[[str, Sequence[str]], Report], path: str, fragments: Sequence[str], verbose: bool
+) -> Report:
     """The library returns error Reports for bad input; anything else is a bug we still
     report per file instead of dying with a traceback."""
     try:
-        return fn()
+        return fn(path, fragments)
     except ProvenanceError as exc:
         return Report(path=path, verdict=Verdict.ERROR, reason=str(exc))
     except Exception as exc:  # last line of defence: one bad file must not end the run
         if verbose:
             traceback.print_exc()
-        return Report(path=path, verdict=Verdict.ERROR,
-                      reason=f"internal error while verifying: {type(exc).__name__}: {exc}")
+        return Report(
+            path=path,
+            verdict=Verdict.ERROR,
+            reason=f"internal error while verifying: {type(exc).__name__}: {exc}",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -184,16 +245,19 @@ def trust_group() -> None:
 
 @trust_group.command("install")
 @click.argument("source")
-@click.option("--kind", type=click.Choice(["anchors", "allowed", "tsa"]), default="anchors",
-              show_default=True, help="What the PEM bundle is used for.")
+@click.option(
+    "--kind",
+    type=click.Choice(["anchors", "allowed", "tsa"]),
+    default="anchors",
+    show_default=True,
+    help="What the PEM bundle is used for.",
+)
 @click.option("--name", help="Name to store it under (default: the file name).")
 @click.option("--config-dir", type=click.Path(file_okay=False))
 def trust_install(source: str, kind: str, name: str | None, config_dir: str | None) -> None:
     """Add a PEM bundle from a FILE or an http(s) URL to the default configuration."""
-    from provenance import trust as trust_mod
-
     if source.startswith(("http://", "https://")):
-        data = trust_mod.download(source)
+        data = provenance.download_trust_list(source)
         label = name or Path(source.split("?", 1)[0]).stem or "downloaded"
     else:
         try:
@@ -201,45 +265,61 @@ def trust_install(source: str, kind: str, name: str | None, config_dir: str | No
         except OSError as exc:
             raise TrustConfigError(f"{source}: cannot read: {exc.strerror or exc}") from exc
         label = name or Path(source).stem
-    src = trust_mod.install(data, kind=kind, label=label, origin=source, config_dir=config_dir)
+    src = provenance.install_trust_source(
+        data, kind=kind, label=label, origin=source, config_dir=config_dir
+    )
     click.echo(f"installed {src.count} certificate(s) as {kind} '{src.label}'", err=True)
 
 
 @trust_group.command("update")
 @click.option("--config-dir", type=click.Path(file_okay=False))
-@click.option("--trust-list-url", default=None, metavar="URL",
-              help="Where to fetch the C2PA trust list (default: the official location).")
-@click.option("--tsa-list-url", default=None, metavar="URL",
-              help="Where to fetch the C2PA TSA trust list (default: the official location).")
-@click.option("--cai-interim", is_flag=True,
-              help="Also install the older interim trust list of the Content Authenticity "
-                   "Initiative (much 2023-2025 content chains only to it).")
+@click.option(
+    "--trust-list-url",
+    default=None,
+    metavar="URL",
+    help="Where to fetch the C2PA trust list (default: the official location).",
+)
+@click.option(
+    "--tsa-list-url",
+    default=None,
+    metavar="URL",
+    help="Where to fetch the C2PA TSA trust list (default: the official location).",
+)
+@click.option(
+    "--cai-interim",
+    is_flag=True,
+    help="Also install the older interim trust list of the Content Authenticity "
+    "Initiative (much 2023-2025 content chains only to it).",
+)
 @click.option("--cai-interim-url", default=None, metavar="URL")
-def trust_update(config_dir: str | None, trust_list_url: str | None, tsa_list_url: str | None,
-                 cai_interim: bool, cai_interim_url: str | None) -> None:
+def trust_update(
+    config_dir: str | None,
+    trust_list_url: str | None,
+    tsa_list_url: str | None,
+    cai_interim: bool,
+    cai_interim_url: str | None,
+) -> None:
     """Download the official C2PA trust list and TSA trust list."""
-    from provenance import trust as trust_mod
-
-    sources = trust_mod.update(
+    sources = provenance.update_trust_lists(
         config_dir=config_dir,
-        trust_list_url=trust_list_url or trust_mod.OFFICIAL_TRUST_LIST_URL,
-        tsa_list_url=tsa_list_url or trust_mod.OFFICIAL_TSA_TRUST_LIST_URL,
+        trust_list_url=trust_list_url or provenance.OFFICIAL_TRUST_LIST_URL,
+        tsa_list_url=tsa_list_url or provenance.OFFICIAL_TSA_TRUST_LIST_URL,
         include_cai_interim=cai_interim,
-        cai_interim_url=cai_interim_url or trust_mod.CAI_INTERIM_TRUST_LIST_URL,
+        cai_interim_url=cai_interim_url or provenance.CAI_INTERIM_TRUST_LIST_URL,
     )
     for src in sources:
-        click.echo(f"updated {src.kind} '{src.label}': {src.count} certificate(s) "
-                   f"from {src.origin}", err=True)
+        click.echo(
+            f"updated {src.kind} '{src.label}': {src.count} certificate(s) from {src.origin}",
+            err=True,
+        )
 
 
 @trust_group.command("list")
 @click.option("--config-dir", type=click.Path(file_okay=False))
 def trust_list(config_dir: str | None) -> None:
     """Show the installed trust sources."""
-    from provenance.trust import default_config_dir
-
     cfg = TrustConfig.load(config_dir)
-    where = Path(config_dir) if config_dir else default_config_dir()
+    where = Path(config_dir) if config_dir else provenance.default_config_dir()
     click.echo(f"config directory: {where}")
     if not cfg.sources():
         click.echo("no trust sources installed: run `provcheck trust update`")
@@ -253,11 +333,9 @@ def trust_list(config_dir: str | None) -> None:
 @click.option("--config-dir", type=click.Path(file_okay=False))
 def trust_remove(name: str, kind: str | None, config_dir: str | None) -> None:
     """Remove an installed trust source by NAME."""
-    from provenance.trust import KINDS, default_config_dir
-
-    root = Path(config_dir) if config_dir else default_config_dir()
+    root = Path(config_dir) if config_dir else provenance.default_config_dir()
     removed = 0
-    for k in [kind] if kind else list(KINDS):
+    for k in [kind] if kind else list(provenance.TRUST_KINDS):
         p = root / "trust" / k / f"{name}.pem"
         if p.exists():
             p.unlink()

@@ -21,9 +21,13 @@ VERDICT_COLORS = {
     Verdict.INVALID: "red",
     Verdict.ERROR: "magenta",
 }
-_AI_COLORS = {AIGeneration.FULLY: "red", AIGeneration.PARTLY: "yellow",
-              AIGeneration.POSSIBLY: "yellow", AIGeneration.NO: "green",
-              AIGeneration.UNKNOWN: None}
+_AI_COLORS = {
+    AIGeneration.FULLY: "red",
+    AIGeneration.PARTLY: "yellow",
+    AIGeneration.POSSIBLY: "yellow",
+    AIGeneration.NO: "green",
+    AIGeneration.UNKNOWN: None,
+}
 
 
 def _line(label: str, value: str, indent: int = 2) -> str:
@@ -33,12 +37,18 @@ def _line(label: str, value: str, indent: int = 2) -> str:
 def _manifest_lines(m: Manifest, indent: int) -> list[str]:
     out: list[str] = []
     if m.signer is not None:
-        trust = (f"vouched for by {m.signer.trust_list}" if m.signer.trust_list
-                 else "not on a configured trust list")
+        trust = (
+            f"vouched for by {m.signer.trust_list}"
+            if m.signer.trust_list
+            else "not on a configured trust list"
+        )
         out.append(_line("signed by", f"{m.signer.display()} — {trust}", indent))
     if m.timestamp is not None:
-        tsa = {True: "TSA trusted", False: "TSA not trusted", None: "TSA not checked against a trust list"}[
-            m.timestamp.trusted]
+        tsa = {
+            True: "TSA trusted",
+            False: "TSA not trusted",
+            None: "TSA not checked against a trust list",
+        }[m.timestamp.trusted]
         by = f" by {m.timestamp.authority}" if m.timestamp.authority else ""
         out.append(_line("signed at", f"{m.timestamp.time or '?'}{by} ({tsa})", indent))
     else:
@@ -67,10 +77,16 @@ def _manifest_lines(m: Manifest, indent: int) -> list[str]:
 
 
 def _ingredient_lines(ing: Ingredient, indent: int) -> list[str]:
-    color = {"valid": "green", "untrusted": "yellow", "invalid": "red", "missing": "red",
-             "no credentials": None}.get(ing.status)
-    head = (f"- {ing.title or '(untitled)'} [{ing.relationship or 'ingredient'}]: "
-            + click.style(ing.status, fg=color))
+    color = {
+        "valid": "green",
+        "untrusted": "yellow",
+        "invalid": "red",
+        "missing": "red",
+        "no credentials": None,
+    }.get(ing.status)
+    head = f"- {ing.title or '(untitled)'} [{ing.relationship or 'ingredient'}]: " + click.style(
+        ing.status, fg=color
+    )
     out = [" " * indent + head]
     if ing.manifest is not None:
         ai = ing.manifest.ai_generated
@@ -84,22 +100,29 @@ def _ingredient_lines(ing: Ingredient, indent: int) -> list[str]:
 
 def render_text(report: Report, *, verbose: bool = False) -> str:
     color = VERDICT_COLORS[report.verdict]
-    lines = [click.style(report.path, bold=True) + "  "
-             + click.style(report.verdict.value.upper(), fg=color, bold=True)]
+    lines = [
+        click.style(report.path, bold=True)
+        + "  "
+        + click.style(report.verdict.value.upper(), fg=color, bold=True)
+    ]
     lines.append(_line("why", report.reason))
     if report.format:
         lines.append(_line("format", report.format))
     if report.verdict not in (Verdict.ERROR,):
         ai = report.ai_generated
-        lines.append(_line("AI", click.style(ai.value, fg=_AI_COLORS[ai], bold=True)
-                           + f" — {report.ai_reason}"))
+        lines.append(
+            _line(
+                "AI", click.style(ai.value, fg=_AI_COLORS[ai], bold=True) + f" — {report.ai_reason}"
+            )
+        )
     if report.manifest is not None:
         lines.extend(_manifest_lines(report.manifest, 2))
     if report.problems:
         lines.append(_line("problems", ""))
         for p in report.problems:
-            lines.append("      " + click.style(f"- {p.message}", fg="red")
-                         + f"  [{p.code}, {p.where}]")
+            lines.append(
+                "      " + click.style(f"- {p.message}", fg="red") + f"  [{p.code}, {p.where}]"
+            )
             if verbose and p.detail:
                 lines.append("          " + click.style(p.detail, dim=True))
     if report.remote_manifest_url:

@@ -1,0 +1,55 @@
+"""Shared paths and helpers. Fixtures are real files: see fixtures/README.md."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from provenance import TrustConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+MEDIA = FIXTURES / "media"
+TEST_ROOT = FIXTURES / "testca" / "test-root-ca.pem"
+UNTRUSTED_ROOT = FIXTURES / "testca-untrusted" / "test-root-ca.pem"
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "c2pa-rs"
+SHARED_TRUST = SHARED / "trust"
+
+
+def media(name: str) -> Path:
+    return MEDIA / name
+
+
+@pytest.fixture
+def test_trust() -> TrustConfig:
+    return TrustConfig.from_files(anchors=[TEST_ROOT])
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not (CORPUS / "expected.json").exists():
+        pytest.skip("../shared/corpus/c2pa-rs is not beside the repository")
+    return CORPUS
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty provcheck config dir, so the user's installed trust never leaks in."""
+    d = tmp_path / "config"
+    monkeypatch.setenv("PROVCHECK_CONFIG_DIR", str(d))
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVCHECK_CONFIG_DIR", str(tmp_path_factory.mktemp("noconfig")))
+
+
+def copy_media(name: str, dest: Path) -> Path:
+    shutil.copy(media(name), dest)
+    return dest

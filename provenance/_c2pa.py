@@ -174,8 +174,14 @@ def _translate(exc: Exception) -> ReadFailure:
     detail = text.split(": ", 1)[1] if ": " in text else text
     if isinstance(exc, c2pa.C2paError.NotSupported):
         return ReadFailure("unsupported", "the C2PA library does not support this format", detail)
-    if isinstance(exc, c2pa.C2paError.RemoteManifest):
-        return ReadFailure("remote", "the manifest is stored remotely", detail)
+    if isinstance(exc, c2pa.C2paError.RemoteManifest) or text.startswith("Remote:"):
+        if " from url " in detail:  # fetching is off: the library names the URL
+            return ReadFailure(
+                "remote",
+                "the manifest is stored remotely",
+                detail.rsplit(" from url ", 1)[1].strip(),
+            )
+        return ReadFailure("remote-failed", "the remote manifest could not be fetched", detail)
     if isinstance(exc, c2pa.C2paError.Io | c2pa.C2paError.FileNotFound):
         return ReadFailure("io", "the file could not be read", detail)
     if "asset could not be parsed" in text or "Box size" in text or "invalid BMFF" in text:
@@ -247,8 +253,11 @@ def sign_stream(
     dest: BinaryIO,
     ingredients: Sequence[NativeIngredient] = (),
     trust: TrustConfig | None = None,
+    remote_url: str | None = None,
+    embed: bool = True,
 ) -> bytes:
-    """Build, sign and embed a manifest; returns the manifest bytes."""
+    """Build, sign and (unless ``embed`` is False) embed a manifest; returns the manifest
+    bytes. ``remote_url`` writes a reference to where the manifest will be published."""
     settings: dict[str, Any] = {
         "version": 1,
         "verify": {"verify_after_sign": False, "remote_manifest_fetch": False, "ocsp_fetch": False},
@@ -271,6 +280,10 @@ def sign_stream(
         ):
             for ing in ingredients:
                 builder.add_ingredient(ing.json, ing.mime, ing.stream)
+            if not embed:
+                builder.set_no_embed()
+            if remote_url:
+                builder.set_remote_url(remote_url)
             result: bytes = builder.sign(native_signer, mime, source, dest)
             return result
     except c2pa.C2paError as exc:

@@ -24,6 +24,7 @@ from . import _c2pa, labels, media
 from .errors import InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration
+from .trust import atomic_write_bytes
 
 __all__ = [
     "PemSigner",
@@ -243,11 +244,15 @@ def sign(
     source_type: str | None = None,
     force: bool = False,
     in_place: bool = False,
+    remote_manifest_url: str | None = None,
+    sidecar: str | os.PathLike[str] | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
     Nothing is written when any check fails. ``dest`` is replaced only with
-    ``force`` (or ``in_place`` when it is the source itself).
+    ``force`` (or ``in_place`` when it is the source itself). With ``sidecar`` the
+    manifest is not embedded but written to that path (publish it at
+    ``remote_manifest_url``, which the file then references).
     """
     from . import __version__
 
@@ -318,6 +323,8 @@ def sign(
                 source=src_f,
                 dest=dst_f,
                 ingredients=natives,
+                remote_url=remote_manifest_url,
+                embed=sidecar is None,
             )
             dst_f.flush()
             os.fsync(dst_f.fileno())
@@ -325,6 +332,8 @@ def sign(
             os.chmod(tmp, stat.S_IMODE(src.stat().st_mode) | 0o200)
         except OSError:
             pass
+        if sidecar is not None:
+            atomic_write_bytes(Path(sidecar), manifest_bytes)
         os.replace(tmp, out)
         _fsync_dir(out.parent)
     except BaseException:

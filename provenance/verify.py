@@ -286,6 +286,13 @@ def _failure_report(
             remote_manifest_url=fail.detail or None,
             **base,
         )
+    if fail.kind == "remote-failed":
+        return Report(
+            verdict=Verdict.UNSIGNED,
+            reason=f"no embedded manifest, and the remote manifest it points to could not be "
+            f"fetched: {fail.detail}",
+            **base,
+        )
     if fail.kind == "manifest" and kind is not None:
         problem = Problem(
             "manifest.unreadable", "the manifest store is broken and cannot be read", fail.detail

@@ -28,6 +28,10 @@ FIXTURE_EXPECTATIONS = [
     ("invalid.mp4", Verdict.INVALID, AIGeneration.NO),
     ("stripped.mp4", Verdict.UNSIGNED, AIGeneration.UNKNOWN),
     ("unsigned.mp4", Verdict.UNSIGNED, AIGeneration.UNKNOWN),
+    ("generated.mov", Verdict.TRUSTED, AIGeneration.FULLY),
+    ("generated.png", Verdict.TRUSTED, AIGeneration.FULLY),
+    ("generated.webp", Verdict.TRUSTED, AIGeneration.FULLY),
+    ("synthetic_voice.wav", Verdict.TRUSTED, AIGeneration.FULLY),
 ]
 
 
@@ -37,6 +41,21 @@ def test_fixture_verdicts(
 ) -> None:
     report = verify(media(name), trust=test_trust)
     assert (report.verdict, report.ai_generated) == (verdict, ai), report.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"),
+    [
+        ("generated.mov", "video/quicktime"),
+        ("generated.png", "image/png"),
+        ("generated.webp", "image/webp"),
+        ("synthetic_voice.wav", "audio/wav"),
+        ("photo_captured.jpg", "image/jpeg"),
+        ("captured.mp4", "video/mp4"),
+    ],
+)
+def test_formats_are_sniffed(name: str, mime: str, test_trust: TrustConfig) -> None:
+    assert verify(media(name), trust=test_trust).format == mime
 
 
 def test_tampered_names_the_hash_code(test_trust: TrustConfig) -> None:

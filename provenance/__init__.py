@@ -5,7 +5,9 @@
 >>> report.verdict, report.ai_generated                     # doctest: +SKIP
 """
 
+from ._c2pa import SIGNING_ALGS as SIGNING_ALGORITHMS
 from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
+from .keys import TestCA, create_test_ca
 from .labels import classify_source_type, normalize_source_type, source_type_uri
 from .media import MediaType, container_facts, sniff, sniff_path
 from .model import (
@@ -21,6 +23,7 @@ from .model import (
     Verdict,
     exit_code_for,
 )
+from .sign import CallbackSigner, IngredientSpec, PemSigner, SignResult, sign
 from .trust import (
     CAI_INTERIM_TRUST_LIST_URL,
     OFFICIAL_TRUST_LIST_URL,
@@ -45,16 +48,22 @@ __all__ = [
     "TRUST_KINDS",
     "AIGeneration",
     "Action",
+    "CallbackSigner",
     "Ingredient",
     "InputError",
+    "IngredientSpec",
     "Manifest",
     "MediaType",
     "NetworkError",
+    "PemSigner",
     "Problem",
     "ProvenanceError",
     "Report",
+    "SIGNING_ALGORITHMS",
+    "SignResult",
     "Signer",
     "SigningError",
+    "TestCA",
     "Timestamp",
     "TrustConfig",
     "TrustConfigError",
@@ -64,6 +73,7 @@ __all__ = [
     "__version__",
     "classify_source_type",
     "container_facts",
+    "create_test_ca",
     "default_config_dir",
     "describe_code",
     "download_trust_list",
@@ -72,6 +82,7 @@ __all__ = [
     "normalize_source_type",
     "sniff",
     "sniff_path",
+    "sign",
     "source_type_uri",
     "update_trust_lists",
     "verify",

@@ -176,6 +176,7 @@ def issue_certificate(
     ekus: list[x509.ObjectIdentifier] | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
+    critical_eku: bool = False,
 ) -> x509.Certificate:
     """Issue a certificate (self-signed when issuer_cert is None)."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -233,7 +234,7 @@ def issue_certificate(
             x509.ExtendedKeyUsage(
                 ekus or [ExtendedKeyUsageOID.EMAIL_PROTECTION, EKU_DOCUMENT_SIGNING]
             ),
-            critical=False,
+            critical=critical_eku,
         )
     return builder.sign(issuer_key, _hash_for(issuer_key))  # type: ignore[arg-type]
 

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import _c2pa, labels, media
+from . import _c2pa, labels, media, xmp
 from .errors import InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration
@@ -246,6 +246,7 @@ def sign(
     in_place: bool = False,
     remote_manifest_url: str | None = None,
     sidecar: str | os.PathLike[str] | None = None,
+    write_xmp: bool = True,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
@@ -253,6 +254,10 @@ def sign(
     ``force`` (or ``in_place`` when it is the source itself). With ``sidecar`` the
     manifest is not embedded but written to that path (publish it at
     ``remote_manifest_url``, which the file then references).
+
+    With an AI label and ``write_xmp`` the same label is also written as IPTC XMP
+    (``Iptc4xmpExt:DigitalSourceType``) into a copy of the input before signing, so
+    metadata-only readers see it and the content hash covers it.
     """
     from . import __version__
 
@@ -302,12 +307,23 @@ def sign(
     }
     native = signer.native(tsa_url)
 
+    label_dst = next(
+        (a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None
+    )
+    if ai_value is None or label_dst is None:
+        write_xmp = False
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".provcheck-tmp", dir=out.parent)
     tmp = Path(tmp_name)
     try:
         with ExitStack() as stack:
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
-            src_f = stack.enter_context(open(src, "rb"))
+            signing_source = src
+            if write_xmp:
+                labelled = stack.enter_context(tempfile.TemporaryDirectory(dir=out.parent))
+                signing_source = Path(labelled) / ("labelled" + src.suffix)
+                xmp.embed(src, signing_source, kind.mime, xmp.build_packet(str(label_dst)))
+            src_f = stack.enter_context(open(signing_source, "rb"))
             natives = []
             for spec, j in zip(specs, ing_json, strict=True):
                 ing_kind = _check_source(spec.path)
@@ -336,6 +352,13 @@ def sign(
             atomic_write_bytes(Path(sidecar), manifest_bytes)
         os.replace(tmp, out)
         _fsync_dir(out.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        where = exc.filename or out
+        raise SigningError(
+            f"{where}: cannot write the signed file: {exc.strerror or exc} "
+            "(nothing was written to the destination)"
+        ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -350,11 +350,10 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
             failures.append((dict(c), "manifest store"))
             seen.add((c["code"], c.get("url")))
 
-    problems = tuple(
+    problem_list = [
         Problem(c["code"], describe_code(c["code"]), c.get("explanation"), where)
         for c, where in failures
-    )
-    codes = tuple(dict.fromkeys(p.code for p in problems))
+    ]
 
     cr_by_label = _crjson_by_label(raw.crjson)
     manifests = store.get("manifests") or {}
@@ -364,6 +363,16 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
         if isinstance(active_label, str) and active_label in manifests
         else None
     )
+
+    if manifest is not None:
+        for ing in _ingredients(manifest):
+            for p in ing.problems:
+                if not any(
+                    q.code == p.code and q.where in (p.where, "ingredient") for q in problem_list
+                ):
+                    problem_list.append(p)
+    problems = tuple(problem_list)
+    codes = tuple(dict.fromkeys(p.code for p in problems))
 
     ai, ai_reason = _ai_for(active_label, manifests, set())
 
@@ -438,14 +447,23 @@ def _verdict(
         who = "the signer" if unvouched[0] is manifest else "an ingredient's signer"
         return (
             Verdict.UNTRUSTED,
-            f"the manifest is intact, but {who} is vouched for only by a list that is "
-            "not a claim-signer trust list (e.g. a TSA list)",
+            f"the manifest is intact, but {who} is not vouched for by any configured "
+            "claim-signer trust list",
         )
     return (
         Verdict.UNTRUSTED,
         "the manifest is intact and its signature is valid, but the "
         "signer is not on any configured trust list",
     )
+
+
+def _ingredients(manifest: Manifest) -> list[Ingredient]:
+    out: list[Ingredient] = []
+    for ing in manifest.ingredients:
+        out.append(ing)
+        if ing.manifest is not None:
+            out.extend(_ingredients(ing.manifest))
+    return out
 
 
 def _chain(manifest: Manifest) -> list[Manifest]:
@@ -681,6 +699,17 @@ def _build_ingredient(
         child is not None and child.signer is not None and child.signer.trust_list is None
     ):
         status = "untrusted"
+        if "signingCredential.untrusted" not in codes:
+            # c2pa-rs may skip re-validating an ingredient whose recorded results it
+            # accepts; the signer is still not vouched for by any list of ours.
+            problems.append(
+                Problem(
+                    "signingCredential.untrusted",
+                    describe_code("signingCredential.untrusted"),
+                    "the ingredient's signer is not on a configured claim-signer trust list",
+                    f"ingredient {title or '?'}",
+                )
+            )
     else:
         status = "valid"
     return Ingredient(

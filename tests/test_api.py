@@ -18,7 +18,18 @@ def test_all_is_honest() -> None:
     for name in provenance.__all__:
         assert hasattr(provenance, name), name
     public = {n for n in dir(provenance) if not n.startswith("_")}
-    modules = {"errors", "labels", "media", "model", "trust", "verify", "keys", "sign", "policy"}
+    modules = {
+        "errors",
+        "labels",
+        "media",
+        "model",
+        "trust",
+        "verify",
+        "keys",
+        "sign",
+        "xmp",
+        "policy",
+    }
     assert public - set(provenance.__all__) - modules == set()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -59,6 +60,19 @@ class _DefaultToVerify(click.Group):
             if "--verbose" in sys.argv or "-v" in sys.argv:
                 traceback.print_exc()
             raise _Failure(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            if "--verbose" in sys.argv or "-v" in sys.argv:
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise _Failure(f"{where}{exc.strerror or exc}") from exc
+        except Exception as exc:
+            if "--verbose" in sys.argv or "-v" in sys.argv:
+                traceback.print_exc()
+            raise _Failure(
+                f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)"
+            ) from exc
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
@@ -352,3 +366,205 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         click.echo("provcheck: interrupted", err=True)
         sys.exit(130)
+
+
+# ---------------------------------------------------------------------------
+# signing
+
+
+def _load_extra_assertions(path: str | None) -> list[dict[str, Any]]:
+    if path is None:
+        return []
+    import json
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path}: not valid JSON: {exc}") from None
+    items = doc.get("assertions") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not all(
+        isinstance(a, dict) and isinstance(a.get("label"), str) and "data" in a for a in items
+    ):
+        raise click.BadParameter(
+            f'{path}: expected a list of {{"label": ..., "data": ...}} assertions '
+            '(or {"assertions": [...]})'
+        )
+    return items
+
+
+def _load_signer(key: str, cert: str, alg: str | None, passphrase_env: str) -> provenance.PemSigner:
+    try:
+        mode = Path(key).stat().st_mode
+        if mode & 0o077:
+            click.echo(
+                f"provcheck: warning: {key} is readable by other users; run `chmod 600 {key}`",
+                err=True,
+            )
+    except OSError:
+        pass  # the loader reports a missing key with a proper message
+    passphrase = os.environ.get(passphrase_env)
+    try:
+        return provenance.PemSigner.from_files(
+            key, cert, passphrase=passphrase.encode() if passphrase else None, alg=alg
+        )
+    except provenance.SigningError as exc:
+        if "encrypted" not in str(exc) or passphrase:
+            raise
+        if not sys.stdin.isatty():
+            raise provenance.SigningError(
+                f"{key}: the private key is encrypted; set ${passphrase_env} to its "
+                "passphrase (it is never taken from the command line)"
+            ) from None
+        secret = click.prompt(f"Passphrase for {key}", hide_input=True, err=True)
+        return provenance.PemSigner.from_files(key, cert, passphrase=secret.encode(), alg=alg)
+
+
+@cli.command("sign")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Signed file to write.")
+@click.option("--key", required=True, type=click.Path(dir_okay=False), help="PEM private key.")
+@click.option(
+    "--cert",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="PEM certificate chain, signer first.",
+)
+@click.option(
+    "--alg",
+    type=click.Choice(provenance.SIGNING_ALGORITHMS),
+    help="Signing algorithm (default: from the key type).",
+)
+@click.option(
+    "--ai",
+    type=click.Choice(["fully", "partly", "possibly", "no"]),
+    help="AI-generation label to declare.",
+)
+@click.option(
+    "--source-type",
+    metavar="NAME",
+    help="With --ai no: the IPTC digitalSourceType (default digitalCreation).",
+)
+@click.option(
+    "--ingredient",
+    "ingredients",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A source file (e.g. the photo a video was made from); repeatable.",
+)
+@click.option("--tsa", "tsa_url", metavar="URL", help="RFC 3161 timestamp authority URL.")
+@click.option("--title", help="Title recorded in the manifest (default: the output name).")
+@click.option(
+    "--software-agent",
+    metavar="NAME",
+    help="Generating software recorded on the action (default: provcheck).",
+)
+@click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(dir_okay=False),
+    metavar="JSON",
+    help="Extra assertions to add (a JSON list of {label, data}).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--in-place", is_flag=True, help="Sign SOURCE itself (still atomically).")
+@click.option("--no-xmp", is_flag=True, help="Do not also write the AI label as IPTC XMP.")
+@click.option(
+    "--passphrase-env",
+    default="PROVCHECK_KEY_PASSPHRASE",
+    show_default=True,
+    metavar="VAR",
+    help="Environment variable holding the key's passphrase; "
+    "without it an encrypted key is prompted for on a terminal.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+def sign_cmd(
+    source: str,
+    output: str | None,
+    key: str,
+    cert: str,
+    alg: str | None,
+    ai: str | None,
+    source_type: str | None,
+    ingredients: tuple[str, ...],
+    tsa_url: str | None,
+    title: str | None,
+    software_agent: str | None,
+    manifest_file: str | None,
+    force: bool,
+    in_place: bool,
+    no_xmp: bool,
+    passphrase_env: str,
+    verbose: bool,
+) -> None:
+    """Sign SOURCE with a C2PA manifest carrying an AI-generation label.
+
+    \b
+    provcheck sign gen.mp4 -o gen.signed.mp4 --key signer.key --cert chain.pem \\
+        --ai fully --ingredient source-photo.jpg --software-agent "Model 2.1"
+    """
+    if in_place:
+        if output is not None and Path(output).resolve() != Path(source).resolve():
+            raise click.UsageError("--in-place signs SOURCE itself; drop -o/--output")
+        output = source
+    if output is None:
+        raise click.UsageError("give -o/--output (or --in-place)")
+    extra = _load_extra_assertions(manifest_file)
+    signer = _load_signer(key, cert, alg, passphrase_env)
+    result = provenance.sign(
+        source,
+        output,
+        signer=signer,
+        ai=ai,
+        ingredients=ingredients,
+        title=title,
+        tsa_url=tsa_url,
+        extra_assertions=extra,
+        software_agent=software_agent,
+        source_type=source_type,
+        force=force,
+        in_place=in_place,
+        write_xmp=not no_xmp,
+    )
+    label = f", AI: {result.ai.value}" if result.ai else ""
+    click.echo(
+        f"signed {result.path} ({result.format}{label}, manifest {result.manifest_size} bytes)",
+        err=True,
+    )
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Keys and certificates for signing."""
+
+
+@keys_group.command("create-test-ca")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--alg",
+    type=click.Choice(provenance.SIGNING_ALGORITHMS),
+    default="es256",
+    show_default=True,
+    help="Algorithm of the signer key.",
+)
+@click.option(
+    "--org",
+    default="provcheck test",
+    show_default=True,
+    help="Organisation name in the certificates.",
+)
+@click.option("--force", is_flag=True, help="Replace existing files.")
+def keys_create_test_ca(directory: str, alg: str, org: str, force: bool) -> None:
+    """Write a TEST-ONLY root CA and a C2PA signer certificate into DIRECTORY."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    ca = provenance.create_test_ca(directory, alg=alg, org=org, force=force)
+    click.echo(
+        "TEST ONLY — never install this root as a real trust anchor.\n"
+        f"  root certificate: {ca.root_cert}\n"
+        f"  signer chain:     {ca.signer_cert}\n"
+        f"  signer key:       {ca.signer_key}\n"
+        f"sign with:   provcheck sign IN -o OUT --key {ca.signer_key} --cert {ca.signer_cert}\n"
+        f"verify with: provcheck --trust {ca.root_cert} OUT",
+        err=True,
+    )

@@ -6,7 +6,9 @@
 """
 
 from ._c2pa import SIGNING_ALGS as SIGNING_ALGORITHMS
+from .audit import AuditSummary, Candidate, Skipped, discover, run_audit, summarize
 from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
+from .inspection import inspect as inspect_report
 from .keys import TestCA, create_test_ca
 from .labels import classify_source_type, normalize_source_type, source_type_uri
 from .media import MediaType, container_facts, sniff, sniff_path
@@ -14,6 +16,7 @@ from .model import (
     EXIT_CODES,
     Action,
     AIGeneration,
+    ContainerFacts,
     Ingredient,
     Manifest,
     Problem,
@@ -33,6 +36,7 @@ from .trust import (
     default_config_dir,
 )
 from .trust import KINDS as TRUST_KINDS
+from .trust import atomic_write_bytes as write_file_atomically
 from .trust import download as download_trust_list
 from .trust import install as install_trust_source
 from .trust import update as update_trust_lists
@@ -48,7 +52,10 @@ __all__ = [
     "TRUST_KINDS",
     "AIGeneration",
     "Action",
+    "AuditSummary",
     "CallbackSigner",
+    "Candidate",
+    "ContainerFacts",
     "Ingredient",
     "InputError",
     "IngredientSpec",
@@ -60,6 +67,7 @@ __all__ = [
     "ProvenanceError",
     "Report",
     "SIGNING_ALGORITHMS",
+    "Skipped",
     "SignResult",
     "Signer",
     "SigningError",
@@ -76,15 +84,20 @@ __all__ = [
     "create_test_ca",
     "default_config_dir",
     "describe_code",
+    "discover",
     "download_trust_list",
     "exit_code_for",
+    "inspect_report",
     "install_trust_source",
     "normalize_source_type",
     "sniff",
     "sniff_path",
+    "run_audit",
     "sign",
     "source_type_uri",
+    "summarize",
     "update_trust_lists",
     "verify",
     "verify_bytes",
+    "write_file_atomically",
 ]

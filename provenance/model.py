@@ -22,6 +22,7 @@ __all__ = [
     "Manifest",
     "Ingredient",
     "Report",
+    "ContainerFacts",
     "EXIT_CODES",
     "exit_code_for",
 ]
@@ -229,6 +230,42 @@ class Ingredient:
 
 
 @dataclass(frozen=True)
+class ContainerFacts:
+    """What MediaInfo reports about the container (context for a reviewer, not a verdict)."""
+
+    container: str | None
+    codecs: tuple[str, ...] = ()
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_rate: str | None = None
+    writing_application: str | None = None
+    encoder: str | None = None
+    encoded_date: str | None = None
+    tagged_date: str | None = None
+    title: str | None = None
+    comment: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "container": self.container,
+            "codecs": list(self.codecs),
+            "duration_s": self.duration_s,
+            "width": self.width,
+            "height": self.height,
+            "frame_rate": self.frame_rate,
+            "writing_application": self.writing_application,
+            "encoder": self.encoder,
+            "encoded_date": self.encoded_date,
+            "tagged_date": self.tagged_date,
+            "title": self.title,
+            "comment": self.comment,
+            "tags": dict(self.tags),
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything provcheck learned about one file, with exactly one verdict."""
 
@@ -246,6 +283,13 @@ class Report:
     trust_configured: bool = True
     fragments: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # Filled by inspection (audit): facts beside the credentials, never part of the verdict.
+    container: ContainerFacts | None = None
+    xmp_digital_source_type: str | None = None
+    stripped: bool = False  # unsigned, but the file shows credentials were once there
+    traces: tuple[str, ...] = ()
+    inconsistencies: tuple[str, ...] = ()
+    thumbnail_jpeg: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def signer(self) -> Signer | None:
@@ -269,4 +313,9 @@ class Report:
             "trust_configured": self.trust_configured,
             "fragments": list(self.fragments),
             "notes": list(self.notes),
+            "container": self.container.to_dict() if self.container else None,
+            "xmp_digital_source_type": self.xmp_digital_source_type,
+            "stripped": self.stripped,
+            "traces": list(self.traces),
+            "inconsistencies": list(self.inconsistencies),
         }

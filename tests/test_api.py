@@ -29,6 +29,11 @@ def test_all_is_honest() -> None:
         "sign",
         "xmp",
         "policy",
+        "audit",
+        "inspection",
+        "thumbnails",
+        "fingerprint",
+        "repository",
     }
     assert public - set(provenance.__all__) - modules == set()
 

@@ -568,3 +568,157 @@ def keys_create_test_ca(directory: str, alg: str, org: str, force: bool) -> None
         f"verify with: provcheck --trust {ca.root_cert} OUT",
         err=True,
     )
+
+
+# ---------------------------------------------------------------------------
+# audit
+
+
+@cli.command("audit", epilog=EXIT_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes (default: the number of cores).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv", "html"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@_trust_options
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=120.0,
+    show_default=True,
+    help="Seconds one file may take before it is abandoned as an error.",
+)
+@click.option("--remote-manifests", is_flag=True, help="Fetch remote manifests (network).")
+@click.option("--ocsp", is_flag=True, help="Check revocation over OCSP (network).")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+def audit_cmd(
+    paths: tuple[str, ...],
+    recursive: bool,
+    jobs: int | None,
+    fmt: str,
+    output: str | None,
+    trust_files: tuple[str, ...],
+    allowed_files: tuple[str, ...],
+    tsa_files: tuple[str, ...],
+    no_default_trust: bool,
+    config_dir: str | None,
+    timeout: float,
+    remote_manifests: bool,
+    ocsp: bool,
+    no_progress: bool,
+    verbose: bool,
+) -> None:
+    """Audit many files or whole folders: verdict, AI label, signer and container facts of
+    every media file; non-media files are skipped and counted.
+
+    \b
+    provcheck audit downloads/ -r                      a table on the terminal
+    provcheck audit downloads/ -r --format html -o report.html
+    provcheck audit downloads/ -r --format jsonl | jq .verdict
+    """
+    import time as _time
+
+    from . import audit_render
+
+    trust = _build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
+    start = _time.monotonic()
+    candidates, skipped = provenance.discover(paths, recursive=recursive)
+    order = {c.path: i for i, c in enumerate(candidates)}
+    err_console = _console(stderr=True)
+    show_progress = (
+        not no_progress
+        and err_console.is_terminal
+        and len(candidates) > 1
+        and (fmt == "table" or output is not None)
+    )
+    reports: list[Report] = []
+    runner = provenance.run_audit(
+        candidates,
+        trust,
+        jobs=jobs,
+        timeout=timeout,
+        remote_manifests=remote_manifests,
+        ocsp=ocsp,
+        thumbnails=(fmt == "html"),
+    )
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("verifying", total=len(candidates))
+            for report in runner:
+                reports.append(report)
+                bar.advance(task)
+    else:
+        reports.extend(runner)
+    reports.sort(key=lambda r: order.get(r.path, len(order)))
+    summary = provenance.summarize(reports, skipped, _time.monotonic() - start)
+    code = exit_code_for([r.verdict for r in reports]) if reports else EXIT_CODES[Verdict.UNSIGNED]
+    if fmt == "table":
+        if output is None:
+            out_console = _console(stderr=False)
+            out_console.print(audit_render.results_table(reports))
+            out_console.print(audit_render.summary_table(summary))
+        else:
+            _write_output(output, _plain_table(reports, summary))
+    else:
+        text = audit_render.render(fmt, reports, summary, code)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            _write_output(output, text)
+    if output is not None:
+        err_console.print(audit_render.summary_table(summary))
+        click.echo(f"report written to {output}", err=True)
+    if not reports:
+        click.echo("provcheck: no media files found", err=True)
+    sys.exit(code)
+
+
+def _console(stderr: bool) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal:  # piped: do not fold paths at 80 columns
+        console = Console(stderr=stderr, highlight=False, soft_wrap=False, width=200)
+    return console
+
+
+def _plain_table(reports: Sequence[Report], summary: Any) -> str:
+    from rich.console import Console
+
+    from . import audit_render
+
+    console = Console(record=True, width=160, file=open(os.devnull, "w"))
+    console.print(audit_render.results_table(reports))
+    console.print(audit_render.summary_table(summary))
+    return console.export_text()
+
+
+def _write_output(path: str, text: str) -> None:
+    provenance.write_file_atomically(Path(path), text.encode("utf-8"))

@@ -26,6 +26,7 @@ from .model import (
     Verdict,
     exit_code_for,
 )
+from .policy import AllOf, AnyOf, Decision, Policy, PolicyError, PolicyRefused, RuleOutcome, gate
 from .sign import CallbackSigner, IngredientSpec, PemSigner, SignResult, sign
 from .trust import (
     CAI_INTERIM_TRUST_LIST_URL,
@@ -45,6 +46,14 @@ from .verify import Verifier, describe_code, verify, verify_bytes
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllOf",
+    "AnyOf",
+    "Decision",
+    "Policy",
+    "PolicyError",
+    "PolicyRefused",
+    "RuleOutcome",
+    "gate",
     "CAI_INTERIM_TRUST_LIST_URL",
     "EXIT_CODES",
     "OFFICIAL_TRUST_LIST_URL",

@@ -293,3 +293,37 @@ def sign_stream(
             native_signer.close()
         except Exception:  # already consumed or closed by the native side
             pass
+
+
+def check_allowed_hashes(path: str, hash_lines: str) -> bool:
+    """Whether the active manifest's signing certificate is one of the given base64 SHA-256
+    certificate hashes, as judged by the C2PA library's own allowed-list check."""
+    settings = {
+        "version": 1,
+        "trust": {
+            "trust_config": _SIGNER_EKUS,
+            "anchors": [
+                {
+                    "trust_anchors": "",
+                    "trust_kind": "manifest",
+                    "allowed_list": hash_lines,
+                    "trust_uri": "provcheck:fingerprints",
+                }
+            ],
+        },
+        "verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False},
+    }
+    try:
+        with c2pa.Context.from_dict(settings) as ctx, open(path, "rb") as f:
+            reader = c2pa.Reader.try_create(None, f, None, ctx)
+            if reader is None:
+                return False
+            with reader:
+                store = json.loads(reader.json())
+    except (c2pa.C2paError, OSError, json.JSONDecodeError):
+        return False
+    active = (store.get("validation_results") or {}).get("activeManifest") or {}
+    return any(
+        isinstance(c, dict) and c.get("code") == "signingCredential.trusted"
+        for c in active.get("success") or []
+    )

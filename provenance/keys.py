@@ -113,7 +113,7 @@ def check_signing_certificate(
     cert: x509.Certificate, *, origin: str, now: dt.datetime | None = None
 ) -> None:
     """Refuse, before any output is written, a certificate C2PA would reject."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     problems = []
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -179,7 +179,7 @@ def issue_certificate(
     critical_eku: bool = False,
 ) -> x509.Certificate:
     """Issue a certificate (self-signed when issuer_cert is None)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_before = not_before or now - dt.timedelta(days=1)
     not_after = not_after or now + dt.timedelta(days=365 * 20)
     subject = _name(cn, org)

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """The one verdict of one file (see DESIGN.md)."""
 
     TRUSTED = "trusted"
@@ -42,7 +42,7 @@ class Verdict(str, enum.Enum):
         return self.value
 
 
-class AIGeneration(str, enum.Enum):
+class AIGeneration(enum.StrEnum):
     """What the credentials say about generative AI, per the C2PA signal rubrics."""
 
     FULLY = "fully"
@@ -192,6 +192,8 @@ class Manifest:
     actions: tuple[Action, ...]
     ai_generated: AIGeneration  # this manifest's own signal, ingredients aside
     ingredients: tuple[Ingredient, ...] = ()
+    # SHA-256 of each ingredient file as recorded at signing (provcheck's own assertion)
+    ingredient_hashes: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +206,7 @@ class Manifest:
             "actions": [a.to_dict() for a in self.actions],
             "ai_generated": self.ai_generated.value,
             "ingredients": [i.to_dict() for i in self.ingredients],
+            "ingredient_hashes": [{"title": t, "sha256": h} for t, h in self.ingredient_hashes],
         }
 
 

@@ -8,6 +8,7 @@ atomic).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -34,9 +35,22 @@ __all__ = [
     "sign",
     "IngredientSpec",
     "actions_for",
+    "sha256_file",
+    "INGREDIENT_HASHES_LABEL",
 ]
 
 _PROVCHECK = "provcheck"
+# Our assertion recording the SHA-256 of every ingredient file at signing time.
+INGREDIENT_HASHES_LABEL = "org.provcheck.ingredient-hashes"
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, streamed in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _load_chain(data: bytes, origin: str) -> list[x509.Certificate]:
@@ -280,11 +294,14 @@ def sign(
     agent = software_agent or f"{_PROVCHECK} {__version__}"
     default_rel = "inputTo" if ai_value is AIGeneration.FULLY else "parentOf"
     ing_json: list[dict[str, Any]] = []
+    ing_hashes: list[dict[str, str]] = []
     for n, spec in enumerate(specs):
         _check_source(spec.path)
         rel = spec.relationship or (default_rel if n == 0 else "componentOf")
-        ing_json.append(
-            {"title": spec.title or spec.path.name, "relationship": rel, "label": f"ingredient_{n}"}
+        title_n = spec.title or spec.path.name
+        ing_json.append({"title": title_n, "relationship": rel, "label": f"ingredient_{n}"})
+        ing_hashes.append(
+            {"title": title_n, "relationship": rel, "alg": "sha256", "hash": sha256_file(spec.path)}
         )
     parent = next((j for j in ing_json if j["relationship"] == "parentOf"), None)
     actions = actions_for(
@@ -305,6 +322,13 @@ def sign(
             *[dict(a) for a in extra_assertions],
         ],
     }
+    if ing_hashes:
+        # C2PA links a *signed* ingredient through its manifest; an unsigned source has no
+        # content hash in the ingredient assertion, so we record every source file's
+        # SHA-256 in a signed assertion of our own (see INGREDIENT_HASHES_LABEL).
+        manifest["assertions"].append(
+            {"label": INGREDIENT_HASHES_LABEL, "data": {"ingredients": ing_hashes}}
+        )
     native = signer.native(tsa_url)
 
     label_dst = next(

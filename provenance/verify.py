@@ -547,6 +547,21 @@ def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
     return tuple(out)
 
 
+def _ingredient_hashes(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for a in manifest.get("assertions") or []:
+        if isinstance(a, Mapping) and a.get("label") == "org.provcheck.ingredient-hashes":
+            data = a.get("data")
+            for item in (data.get("ingredients") if isinstance(data, Mapping) else None) or []:
+                if (
+                    isinstance(item, Mapping)
+                    and item.get("alg") == "sha256"
+                    and isinstance(item.get("hash"), str)
+                ):
+                    out.append((str(item.get("title") or ""), item["hash"].lower()))
+    return tuple(out)
+
+
 def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
     gen = _str(manifest.get("claim_generator"))
     if gen:
@@ -635,6 +650,7 @@ def _build_manifest(
         if isinstance(ing, Mapping):
             ingredients.append(_build_ingredient(ing, manifests, cr_by_label, trust, visiting))
     return Manifest(
+        ingredient_hashes=_ingredient_hashes(m),
         label=label,
         claim_generator=_claim_generator(m),
         title=_str(m.get("title")),

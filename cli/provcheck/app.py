@@ -722,3 +722,114 @@ def _plain_table(reports: Sequence[Report], summary: Any) -> str:
 
 def _write_output(path: str, text: str) -> None:
     provenance.write_file_atomically(Path(path), text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------
+# pre-publish gate
+
+GATE_EXIT_HELP = """\b
+Exit codes:
+  0  every output passes the policy
+  1  an output is refused (the reasons are printed)
+  2  usage error (bad option or argument)
+  5  the policy, a prompt file or the trust configuration could not be loaded
+"""
+
+
+@cli.command("gate", epilog=GATE_EXIT_HELP)
+@click.argument("outputs", nargs=-1, type=click.Path())
+@click.option(
+    "--policy",
+    "policy_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Policy file (TOML).",
+)
+@_trust_options
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="An input the output was made from (e.g. the source photo); repeatable.",
+)
+@click.option("--prompt", help="The prompt the output was generated from.")
+@click.option(
+    "--prompt-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the prompt from a file ('-' for stdin).",
+)
+@click.option("--ai-made", is_flag=True, help="Declare the output AI-made (it must be labelled).")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Also read output paths from stdin, one per line (for pipelines).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+def gate_cmd(
+    outputs: tuple[str, ...],
+    policy_file: str,
+    trust_files: tuple[str, ...],
+    allowed_files: tuple[str, ...],
+    tsa_files: tuple[str, ...],
+    no_default_trust: bool,
+    config_dir: str | None,
+    sources: tuple[str, ...],
+    prompt: str | None,
+    prompt_file: Any,
+    ai_made: bool,
+    from_stdin: bool,
+    fmt: str,
+    verbose: bool,
+) -> None:
+    """Check generated OUTPUT(s) against a pre-publish POLICY in three layers: the sources
+    are scanned, the prompt is evaluated, the output's credentials are checked.
+
+    \b
+    provcheck gate clip.mp4 --policy publish.toml --source photo.jpg --prompt "a cat surfing"
+    find out/ -name '*.mp4' | provcheck gate --stdin --policy publish.toml --format json
+    """
+    import json
+
+    if prompt is not None and prompt_file is not None:
+        raise click.UsageError("give --prompt or --prompt-file, not both")
+    if prompt_file is not None:
+        if from_stdin and prompt_file.name == "<stdin>":
+            raise click.UsageError("--prompt-file - and --stdin both want standard input")
+        prompt = prompt_file.read()
+    paths = list(outputs)
+    if from_stdin:
+        paths += [line.strip() for line in sys.stdin if line.strip()]
+    if not paths:
+        raise click.UsageError("give at least one OUTPUT (or --stdin)")
+    policy = provenance.Policy.from_toml(policy_file)
+    trust = _build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
+    decisions = [
+        provenance.gate(
+            p, policy=policy, trust=trust, sources=sources, prompt=prompt, ai_made=ai_made
+        )
+        for p in paths
+    ]
+    passed = all(d.passed for d in decisions)
+    if fmt == "json":
+        doc = {
+            "decision": "pass" if passed else "refuse",
+            "results": [{"path": p, **d.to_dict()} for p, d in zip(paths, decisions, strict=True)],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for p, d in zip(paths, decisions, strict=True):
+            head = (
+                click.style("PASS", fg="green", bold=True)
+                if d.passed
+                else click.style("REFUSE", fg="red", bold=True)
+            )
+            click.echo(f"{click.style(p, bold=True)}  {head}")
+            for o in d.outcomes:
+                mark = click.style("ok ", fg="green") if o.passed else click.style("NO ", fg="red")
+                click.echo(f"  {mark} [{o.layer}] {o.rule}: {o.reason}")
+    sys.exit(0 if passed else 1)

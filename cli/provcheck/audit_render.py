@@ -89,7 +89,7 @@ def _html(reports: Sequence[Report], summary: AuditSummary) -> str:
         summary=summary.to_dict(),
         verdicts=[v.value for v in Verdict],
         version=__version__,
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         nonce=secrets.token_urlsafe(16),
     )
 

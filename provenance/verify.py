@@ -384,6 +384,11 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
             "no trust anchors are configured, so no signer can be trusted: run "
             "`provcheck trust update` (official C2PA trust list) or pass --trust PEM"
         )
+    if manifest is not None and _self_signed(raw.crjson, manifest.label):
+        notes.append(
+            "the signing certificate is self-signed (issuer = subject): anyone can "
+            "put any name in such a certificate, so its name proves nothing"
+        )
     if raw.remote_url and not raw.embedded:
         notes.append(f"the manifest was fetched from {raw.remote_url}")
     return Report(
@@ -496,6 +501,16 @@ def _untrusted_only_in_ingredients(active_results: Mapping[str, Any]) -> bool:
     return not any(
         c["code"] == "signingCredential.untrusted" for c in _codes(active_results, "failure")
     )
+
+
+def _self_signed(cr: Mapping[str, Any] | None, label: str) -> bool:
+    m = _crjson_by_label(cr).get(label)
+    sig = m.get("signature") if isinstance(m, Mapping) else None
+    cert = sig.get("certificateInfo") if isinstance(sig, Mapping) else None
+    if not isinstance(cert, Mapping):
+        return False
+    subject, issuer = cert.get("subject"), cert.get("issuer")
+    return isinstance(subject, Mapping) and bool(subject) and subject == issuer
 
 
 def _crjson_by_label(cr: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

@@ -12,6 +12,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -22,9 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from provenance import Candidate, TrustConfig, Verdict, inspect_report, run_audit, verify  # noqa: E402
-from tests.mutations import apply, random_mutation, seed_files  # noqa: E402
-
-CLAIMS = ("signer", "manifest", "ai_generated", "status_codes")
+from tests.mutations import apply, claims_differ, random_mutation, seed_files  # noqa: E402
 
 
 def main() -> int:
@@ -34,6 +33,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--keep", type=Path, help="copy every failing input into this folder")
     args = ap.parse_args()
 
     trust = TrustConfig.from_files(anchors=[ROOT / "fixtures" / "testca" / "test-root-ca.pem"])
@@ -74,11 +74,16 @@ def main() -> int:
                         internal += 1
                         examples.append(f"internal: {r.reason}")
                 if r.verdict in (Verdict.TRUSTED, Verdict.UNTRUSTED):
-                    want = original[origin[r.path]]
-                    got = r.to_dict()
-                    if any(got[k] != want[k] for k in CLAIMS):
+                    differs = claims_differ(r.to_dict(), original[origin[r.path]])
+                    if differs:
                         false_claims += 1
-                        examples.append(f"false {r.verdict.value}: {r.path}")
+                        examples.append(
+                            f"false {r.verdict.value}: {r.path} (from "
+                            f"{origin[r.path].name}; differs in {differs})"
+                        )
+                        if args.keep:
+                            args.keep.mkdir(parents=True, exist_ok=True)
+                            shutil.copy(r.path, args.keep / Path(r.path).name)
                 Path(r.path).unlink(missing_ok=True)
             done += n
             print(f"  {done}/{args.cases} inputs", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import c2pa
 
 from .errors import SigningError
+from .model import SIGNING_ALGORITHMS
 from .trust import TrustConfig
 
 __all__: list[str] = []  # private module: used by verify and sign only
@@ -193,7 +194,7 @@ def _translate(exc: Exception) -> ReadFailure:
 # signing
 
 
-SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+SIGNING_ALGS = SIGNING_ALGORITHMS
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,12 @@ __all__ = [
     "Report",
     "ContainerFacts",
     "EXIT_CODES",
+    "SIGNING_ALGORITHMS",
     "exit_code_for",
 ]
+
+# C2PA signing algorithms provcheck signs with (the native library's names).
+SIGNING_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
 
 class Verdict(enum.StrEnum):

@@ -11,8 +11,9 @@ import random
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SEEDS", "Mutation", "apply", "random_mutation", "seed_files"]
+__all__ = ["SEEDS", "Mutation", "apply", "claims_differ", "random_mutation", "seed_files"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [
@@ -184,3 +185,25 @@ def random_mutation(rng: random.Random) -> list[Mutation]:
         Mutation(rng.choice(KINDS), rng.randrange(1 << 30), rng.randrange(1 << 16))
         for _ in range(rng.choice((1, 1, 1, 2, 3)))
     ]
+
+
+def claims_differ(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """Which claims of a mutated file's report differ from its seed's.
+
+    A timestamp sits in the signature's unprotected header: damage there makes the C2PA
+    library drop it (the signature still holds). Losing a timestamp can only lower trust,
+    so a timestamp that is gone is not a difference; a different one is.
+    """
+
+    def align(g: Any, w: Any) -> Any:  # w, minus the timestamps g has lost
+        if isinstance(w, dict) and isinstance(g, dict):
+            return {
+                k: None if k == "timestamp" and g.get(k) is None else align(g.get(k), v)
+                for k, v in w.items()
+            }
+        if isinstance(w, list) and isinstance(g, list) and len(w) == len(g):
+            return [align(a, b) for a, b in zip(g, w, strict=True)]
+        return w
+
+    keys = ("signer", "manifest", "ai_generated", "status_codes")
+    return [k for k in keys if got[k] != align(got[k], want[k])]

@@ -130,7 +130,7 @@ def _bad_cert(tmp_path: Path, kind: str) -> tuple[Path, Path]:
         subject_key=root_key, issuer_key=root_key, issuer_cert=None, cn="bad root", org="t", ca=True
     )
     key = keys.generate_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     kwargs: dict[str, object] = {}
     if kind == "expired":
         kwargs = {
@@ -367,7 +367,7 @@ def _short_lived_signer(tmp_path: Path, seconds: float) -> tuple[PemSigner, Path
         ca=True,
     )
     sk = keys.generate_key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     leaf = keys.issue_certificate(
         subject_key=sk,
         issuer_key=rk,
@@ -492,3 +492,24 @@ def test_cli_create_test_ca(tmp_path: Path) -> None:
     assert oct((tmp_path / "ca" / "test-signer.key").stat().st_mode & 0o777) == "0o600"
     r = CliRunner().invoke(cli, ["keys", "create-test-ca", str(tmp_path / "ca")])
     assert r.exit_code == 5 and "already exist" in r.stderr
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_key_material_never_appears_in_errors(tmp_path: Path, verbose: bool) -> None:
+    key_text = (CA / "test-signer.key").read_text()
+    secret_line = key_text.splitlines()[1]
+    other = create_test_ca(tmp_path / "other")
+    cases = [
+        ["--key", str(other.signer_key), "--cert", str(CA / "test-signer-chain.pem")],
+        ["--key", str(CA / "test-signer.key"), "--cert", str(CA / "test-signer.key")],
+        ["--key", str(CA / "test-signer-chain.pem"), "--cert", str(CA / "test-signer-chain.pem")],
+    ]
+    for extra in cases:
+        args = ["sign", str(media("unsigned.mp4")), "-o", str(tmp_path / "o.mp4"), *extra]
+        if verbose:
+            args.append("--verbose")
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 5, r.stderr
+        assert "PRIVATE KEY" not in r.stderr + r.stdout
+        assert secret_line not in r.stderr + r.stdout
+    assert "--key-pem" not in CliRunner().invoke(cli, ["sign", "--help"]).stdout

@@ -7,20 +7,15 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 import provenance
-from provenance import (
-    EXIT_CODES,
-    ProvenanceError,
-    Report,
-    TrustConfig,
-    TrustConfigError,
-    Verdict,
-    exit_code_for,
-)
+from provenance import EXIT_CODES, ProvenanceError, Report, Verdict, exit_code_for
+
+if TYPE_CHECKING:
+    from provenance import TrustConfig
 
 from . import render
 
@@ -143,9 +138,13 @@ def _build_trust(
     config_dir: str | None,
 ) -> TrustConfig:
     try:
-        base = TrustConfig() if no_default_trust else TrustConfig.load(config_dir)
+        base = (
+            provenance.TrustConfig()
+            if no_default_trust
+            else provenance.TrustConfig.load(config_dir)
+        )
         return base.with_files(anchors=trust_files, allowed=allowed_files, tsa=tsa_files)
-    except TrustConfigError as exc:
+    except provenance.TrustConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="trust configuration") from exc
 
 
@@ -277,7 +276,9 @@ def trust_install(source: str, kind: str, name: str | None, config_dir: str | No
         try:
             data = Path(source).read_bytes()
         except OSError as exc:
-            raise TrustConfigError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+            raise provenance.TrustConfigError(
+                f"{source}: cannot read: {exc.strerror or exc}"
+            ) from exc
         label = name or Path(source).stem
     src = provenance.install_trust_source(
         data, kind=kind, label=label, origin=source, config_dir=config_dir
@@ -332,7 +333,7 @@ def trust_update(
 @click.option("--config-dir", type=click.Path(file_okay=False))
 def trust_list(config_dir: str | None) -> None:
     """Show the installed trust sources."""
-    cfg = TrustConfig.load(config_dir)
+    cfg = provenance.TrustConfig.load(config_dir)
     where = Path(config_dir) if config_dir else provenance.default_config_dir()
     click.echo(f"config directory: {where}")
     if not cfg.sources():
@@ -355,7 +356,7 @@ def trust_remove(name: str, kind: str | None, config_dir: str | None) -> None:
             p.unlink()
             removed += 1
     if not removed:
-        raise TrustConfigError(f"no installed trust source named {name!r}")
+        raise provenance.TrustConfigError(f"no installed trust source named {name!r}")
     click.echo(f"removed {name}", err=True)
 
 

@@ -191,14 +191,18 @@ def claims_differ(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
     """Which claims of a mutated file's report differ from its seed's.
 
     A timestamp sits in the signature's unprotected header: damage there makes the C2PA
-    library drop it (the signature still holds). Losing a timestamp can only lower trust,
-    so a timestamp that is gone is not a difference; a different one is.
+    library drop it, or report it untrusted (the signature still holds). Losing a timestamp
+    can only lower trust, so a timestamp that is gone or degraded is not a difference; a
+    different trusted one is.
     """
 
-    def align(g: Any, w: Any) -> Any:  # w, minus the timestamps g has lost
+    def degraded(ts: Any) -> bool:  # gone, or no longer a trusted timestamp
+        return ts is None or (isinstance(ts, dict) and ts.get("trusted") is not True)
+
+    def align(g: Any, w: Any) -> Any:  # w, with the timestamps g has lost or degraded
         if isinstance(w, dict) and isinstance(g, dict):
             return {
-                k: None if k == "timestamp" and g.get(k) is None else align(g.get(k), v)
+                k: g.get(k) if k == "timestamp" and degraded(g.get(k)) else align(g.get(k), v)
                 for k, v in w.items()
             }
         if isinstance(w, list) and isinstance(g, list) and len(w) == len(g):

@@ -17,6 +17,7 @@ from typing import Any as _Any
 if _TYPE_CHECKING:
     from .audit import AuditSummary, Candidate, Skipped, discover, run_audit, summarize
     from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
+    from .fingerprint import FingerprintError
     from .inspection import inspect as inspect_report
     from .keys import TestCA, create_test_ca
     from .labels import classify_source_type, normalize_source_type, source_type_uri
@@ -30,6 +31,7 @@ if _TYPE_CHECKING:
         Ingredient,
         Manifest,
         Problem,
+        Recovered,
         Report,
         Signer,
         Timestamp,
@@ -46,7 +48,9 @@ if _TYPE_CHECKING:
         RuleOutcome,
         gate,
     )
+    from .repository import RepositoryError, SQLiteRepository
     from .sign import CallbackSigner, IngredientSpec, PemSigner, SignResult, sign
+    from .softbinding import lookup_file, register_signed_file
     from .trust import (
         CAI_INTERIM_TRUST_LIST_URL,
         OFFICIAL_TRUST_LIST_URL,
@@ -66,6 +70,12 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute)
 _LAZY: dict[str, tuple[str, str]] = {
+    "SQLiteRepository": ("repository", "SQLiteRepository"),
+    "RepositoryError": ("repository", "RepositoryError"),
+    "FingerprintError": ("fingerprint", "FingerprintError"),
+    "register_signed_file": ("softbinding", "register_signed_file"),
+    "lookup_file": ("softbinding", "lookup_file"),
+    "Recovered": ("model", "Recovered"),
     "AIGeneration": ("model", "AIGeneration"),
     "Action": ("model", "Action"),
     "AllOf": ("policy", "AllOf"),
@@ -162,6 +172,12 @@ _sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
+    "FingerprintError",
+    "RepositoryError",
+    "lookup_file",
+    "register_signed_file",
+    "Recovered",
+    "SQLiteRepository",
     "AllOf",
     "AnyOf",
     "Decision",

@@ -165,6 +165,18 @@ class ReadContext:
                 "manifest", f"the manifest store could not be decoded: {exc}"
             ) from exc
 
+    def read_with_manifest(self, mime: str | None, stream: BinaryIO, manifest: bytes) -> RawRead:
+        """Validate a detached manifest store (e.g. from a repository) against an asset."""
+        try:
+            with c2pa.Reader(mime, stream, manifest, context=self._ctx) as reader:
+                return RawRead(json.loads(reader.json()), json.loads(reader.crjson()))
+        except c2pa.C2paError as exc:
+            raise _translate(exc) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ReadFailure(
+                "manifest", f"the manifest store could not be decoded: {exc}"
+            ) from exc
+
     def close(self) -> None:
         self._ctx.close()
 

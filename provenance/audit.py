@@ -197,10 +197,16 @@ def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) 
     from .inspection import inspect
     from .verify import Verifier
 
+    repository = None
+    if options.get("repository") is not None:
+        from .repository import SQLiteRepository
+
+        repository = SQLiteRepository(options["repository"] or None)
     with Verifier(
         trust,
         remote_manifests=options.get("remote_manifests", False),
         ocsp=options.get("ocsp", False),
+        repository=repository,
     ) as verifier:
         while True:
             try:
@@ -274,6 +280,7 @@ def run_audit(
     ocsp: bool = False,
     inspect: bool = True,
     thumbnails: bool = False,
+    repository: str | None = None,
     progress: Callable[[Report], None] | None = None,
 ) -> Iterator[Report]:
     """Verify candidates in ``jobs`` isolated worker processes; yields reports as they
@@ -283,6 +290,7 @@ def run_audit(
         "ocsp": ocsp,
         "inspect": inspect,
         "thumbnails": thumbnails,
+        "repository": repository,
     }
     todo: list[str] = []
     for c in candidates:

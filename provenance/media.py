@@ -90,6 +90,10 @@ def sniff(header: bytes) -> MediaType | None:
     stripped = h.lstrip()
     if stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in h):
         return MediaType("image/svg+xml", "SVG")
+    if h.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska or WebM (DocType decides)
+        if b"webm" in h[:64]:
+            return MediaType("video/webm", "WebM video")
+        return MediaType("video/x-matroska", "Matroska video")
     # A DASH media segment (.m4s) starts with a moof/sidx/styp box, not ftyp.
     if len(h) >= 8 and h[4:8] in (b"moof", b"sidx", b"emsg", b"prft"):
         return MediaType("video/mp4", "MP4 media segment")

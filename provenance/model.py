@@ -9,6 +9,7 @@ contract of DESIGN.md (``path``, ``verdict``, ``ai_generated``, ``signer``,
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "Ingredient",
     "Report",
     "ContainerFacts",
+    "Recovered",
     "EXIT_CODES",
     "SIGNING_ALGORITHMS",
     "exit_code_for",
@@ -40,6 +42,7 @@ class Verdict(enum.StrEnum):
     TAMPERED = "tampered"
     INVALID = "invalid"
     UNSIGNED = "unsigned"
+    STRIPPED = "stripped"  # no manifest in the file, but a repository match recovers it
     ERROR = "error"
 
     def __str__(self) -> str:
@@ -78,6 +81,7 @@ EXIT_CODES: dict[Verdict, int] = {
     Verdict.TRUSTED: 0,
     Verdict.UNTRUSTED: 1,
     Verdict.UNSIGNED: 3,
+    Verdict.STRIPPED: 3,
     Verdict.TAMPERED: 4,
     Verdict.INVALID: 4,
     Verdict.ERROR: 5,
@@ -89,6 +93,7 @@ _SEVERITY = [
     Verdict.INVALID,
     Verdict.ERROR,
     Verdict.UNSIGNED,
+    Verdict.STRIPPED,
     Verdict.UNTRUSTED,
     Verdict.TRUSTED,
 ]
@@ -273,6 +278,36 @@ class ContainerFacts:
 
 
 @dataclass(frozen=True)
+class Recovered:
+    """The signed original a stripped file was matched to in a manifest repository."""
+
+    entry_id: str
+    title: str | None
+    signer: Mapping[str, Any] | None
+    ai_generated: AIGeneration
+    verdict: str  # the stored manifest re-validated now: trusted / untrusted / invalid
+    verdict_reason: str
+    similarity: float
+    matched_range: tuple[float, float]  # seconds in this file
+    original_range: tuple[float, float]  # seconds in the original
+    signed_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "title": self.title,
+            "signer": dict(self.signer) if self.signer else None,
+            "ai_generated": self.ai_generated.value,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
+            "similarity": self.similarity,
+            "matched_range": list(self.matched_range),
+            "original_range": list(self.original_range),
+            "signed_at": self.signed_at,
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything provcheck learned about one file, with exactly one verdict."""
 
@@ -296,6 +331,7 @@ class Report:
     stripped: bool = False  # unsigned, but the file shows credentials were once there
     traces: tuple[str, ...] = ()
     inconsistencies: tuple[str, ...] = ()
+    recovered: Recovered | None = None  # set with verdict STRIPPED
     thumbnail_jpeg: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -325,4 +361,5 @@ class Report:
             "stripped": self.stripped,
             "traces": list(self.traces),
             "inconsistencies": list(self.inconsistencies),
+            "recovered": self.recovered.to_dict() if self.recovered else None,
         }

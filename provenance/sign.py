@@ -261,6 +261,7 @@ def sign(
     remote_manifest_url: str | None = None,
     sidecar: str | os.PathLike[str] | None = None,
     write_xmp: bool = True,
+    repository: Any = None,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
@@ -272,6 +273,11 @@ def sign(
     With an AI label and ``write_xmp`` the same label is also written as IPTC XMP
     (``Iptc4xmpExt:DigitalSourceType``) into a copy of the input before signing, so
     metadata-only readers see it and the content hash covers it.
+
+    With a ``repository`` (``provenance.repository.SQLiteRepository`` or any
+    ``ManifestStore``), a video's perceptual fingerprint is recorded in the manifest as a
+    ``c2pa.soft-binding`` assertion, and the signed manifest is stored in the repository
+    so that a stripped copy can be matched back to it.
     """
     from . import __version__
 
@@ -330,6 +336,12 @@ def sign(
             {"label": INGREDIENT_HASHES_LABEL, "data": {"ingredients": ing_hashes}}
         )
     native = signer.native(tsa_url)
+    fingerprint = None
+    if repository is not None and kind.mime in ("video/mp4", "video/quicktime"):
+        from . import fingerprint as fp_mod
+
+        fingerprint = fp_mod.compute(src)
+        manifest["assertions"].append(fp_mod.soft_binding_assertion(fingerprint))
 
     label_dst = next(
         (a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None
@@ -374,6 +386,20 @@ def sign(
             pass
         if sidecar is not None:
             atomic_write_bytes(Path(sidecar), manifest_bytes)
+        if fingerprint is not None:  # registered before the output appears: all or nothing
+            import dataclasses
+
+            from .softbinding import register
+            from .verify import verify as _verify
+
+            report = dataclasses.replace(_verify(tmp), path=str(out))
+            register(
+                repository,
+                manifest=manifest_bytes,
+                path=tmp,
+                report=report,
+                fingerprint=fingerprint,
+            )
         os.replace(tmp, out)
         _fsync_dir(out.parent)
     except OSError as exc:

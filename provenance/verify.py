@@ -126,10 +126,14 @@ class Verifier:
         *,
         remote_manifests: bool = False,
         ocsp: bool = False,
+        repository: Any = None,
     ) -> None:
+        """``repository``: a manifest repository (``provenance.repository``) in which an
+        unsigned video is looked up by fingerprint; a match makes it ``stripped``."""
         self.trust = trust if trust is not None else TrustConfig()
         self._options = _c2pa.ReadOptions(remote_manifests=remote_manifests, ocsp=ocsp)
         self._ctx: _c2pa.ReadContext | None = None
+        self.repository = repository
 
     def __enter__(self) -> Verifier:
         return self
@@ -157,9 +161,18 @@ class Verifier:
             with ExitStack() as stack:
                 stream = _open_source(source, stack)
                 frag_streams = [_open_source(f, stack) for f in fragments]
-                return self._verify_stream(
+                report = self._verify_stream(
                     name, stream, frag_streams, tuple(os.fspath(f) for f in fragments)
                 )
+            if (
+                self.repository is not None
+                and report.verdict is Verdict.UNSIGNED
+                and isinstance(source, str | os.PathLike)
+            ):
+                from .softbinding import recover
+
+                report = recover(report, source, self.repository, self.trust, options=self._options)
+            return report
         except InputError as exc:
             return _error_report(name, str(exc), trust=self.trust)
 
@@ -201,9 +214,12 @@ def verify(
     fragments: Sequence[str | os.PathLike[str]] = (),
     remote_manifests: bool = False,
     ocsp: bool = False,
+    repository: Any = None,
 ) -> Report:
-    """Verify one asset (a path or a seekable binary stream) and return its Report."""
-    with Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp) as v:
+    """Verify one asset (a path or a seekable binary stream) and return its Report.
+
+    With a ``repository``, an unsigned video is looked up by fingerprint (``stripped``)."""
+    with Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp, repository=repository) as v:
         return v.verify(source, fragments)
 
 
@@ -291,6 +307,14 @@ def _failure_report(
             verdict=Verdict.UNSIGNED,
             reason=f"no embedded manifest, and the remote manifest it points to could not be "
             f"fetched: {fail.detail}",
+            **base,
+        )
+    if fail.kind == "unsupported" and kind is not None:
+        # a real media format the C2PA library cannot carry credentials in (e.g. WebM)
+        return Report(
+            verdict=Verdict.UNSIGNED,
+            reason=f"no C2PA manifest: the C2PA library does not read {kind.name} files, "
+            "so they cannot carry embedded credentials",
             **base,
         )
     if fail.kind == "manifest" and kind is not None:

@@ -34,6 +34,7 @@ def test_all_is_honest() -> None:
         "thumbnails",
         "fingerprint",
         "repository",
+        "softbinding",
     }
     assert public - set(provenance.__all__) - modules == set()
 

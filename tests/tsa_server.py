@@ -40,7 +40,7 @@ class TestTSA:
 
     def respond(self, body: bytes) -> bytes:
         req = tsp.TimeStampReq.load(body)
-        gen_time = self.clock or dt.datetime.now(dt.timezone.utc)
+        gen_time = self.clock or dt.datetime.now(dt.UTC)
         info = tsp.TSTInfo(
             {
                 "version": "v1",
@@ -115,7 +115,7 @@ def make_tsa(org: str = "provcheck test TSA") -> TestTSA:
         ca=True,
     )
     tsa_key = keys.generate_key("es256")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder_cert = keys.issue_certificate(
         subject_key=tsa_key,
         issuer_key=root_key,

@@ -148,6 +148,31 @@ def _build_trust(
         raise click.BadParameter(str(exc), param_hint="trust configuration") from exc
 
 
+def _repository_option(f: F) -> F:
+    return click.option(
+        "--repository",
+        "repository",
+        default=None,
+        metavar="DB",
+        help="Manifest repository (SQLite file) for soft binding; 'default' is the one in "
+        "the user's data directory ($PROVCHECK_DATA_DIR).",
+    )(f)
+
+
+def _repository_path(repository: str | None) -> str | None:
+    """None: no repository; "": the default one; else a path."""
+    if repository is None:
+        return None
+    return "" if repository == "default" else repository
+
+
+def _open_repository(repository: str | None) -> Any:
+    path = _repository_path(repository)
+    if path is None:
+        return None
+    return provenance.SQLiteRepository(path or None)
+
+
 @click.group(cls=_DefaultToVerify, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(provenance.__version__, prog_name="provcheck")
 def cli() -> None:
@@ -187,6 +212,7 @@ def cli() -> None:
     help="Fetch manifests that a file only references remotely (network).",
 )
 @click.option("--ocsp", is_flag=True, help="Check certificate revocation over OCSP (network).")
+@_repository_option
 @click.option("-v", "--verbose", is_flag=True, help="Show library details and tracebacks.")
 def verify_cmd(
     files: tuple[str, ...],
@@ -199,6 +225,7 @@ def verify_cmd(
     fragments: tuple[str, ...],
     remote_manifests: bool,
     ocsp: bool,
+    repository: str | None,
     verbose: bool,
 ) -> None:
     """Verify the Content Credentials of FILE(s)."""
@@ -206,7 +233,10 @@ def verify_cmd(
         raise click.UsageError("--fragment needs exactly one FILE (the init segment)")
     trust = _build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
     reports: list[Report] = []
-    with provenance.Verifier(trust, remote_manifests=remote_manifests, ocsp=ocsp) as verifier:
+    repo = _open_repository(repository)
+    with provenance.Verifier(
+        trust, remote_manifests=remote_manifests, ocsp=ocsp, repository=repo
+    ) as verifier:
         for path in files:
             reports.append(_guarded(verifier.verify, path, fragments, verbose))
             if fmt == "text":
@@ -471,6 +501,7 @@ def _load_signer(key: str, cert: str, alg: str | None, passphrase_env: str) -> p
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--in-place", is_flag=True, help="Sign SOURCE itself (still atomically).")
 @click.option("--no-xmp", is_flag=True, help="Do not also write the AI label as IPTC XMP.")
+@_repository_option
 @click.option(
     "--passphrase-env",
     default="PROVCHECK_KEY_PASSPHRASE",
@@ -496,6 +527,7 @@ def sign_cmd(
     force: bool,
     in_place: bool,
     no_xmp: bool,
+    repository: str | None,
     passphrase_env: str,
     verbose: bool,
 ) -> None:
@@ -513,6 +545,7 @@ def sign_cmd(
         raise click.UsageError("give -o/--output (or --in-place)")
     extra = _load_extra_assertions(manifest_file)
     signer = _load_signer(key, cert, alg, passphrase_env)
+    repo = _open_repository(repository)
     result = provenance.sign(
         source,
         output,
@@ -527,7 +560,10 @@ def sign_cmd(
         force=force,
         in_place=in_place,
         write_xmp=not no_xmp,
+        repository=repo,
     )
+    if repo is not None:
+        click.echo(f"registered in the manifest repository {repo.path}", err=True)
     label = f", AI: {result.ai.value}" if result.ai else ""
     click.echo(
         f"signed {result.path} ({result.format}{label}, manifest {result.manifest_size} bytes)",
@@ -608,6 +644,7 @@ def keys_create_test_ca(directory: str, alg: str, org: str, force: bool) -> None
 )
 @click.option("--remote-manifests", is_flag=True, help="Fetch remote manifests (network).")
 @click.option("--ocsp", is_flag=True, help="Check revocation over OCSP (network).")
+@_repository_option
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 def audit_cmd(
@@ -624,6 +661,7 @@ def audit_cmd(
     timeout: float,
     remote_manifests: bool,
     ocsp: bool,
+    repository: str | None,
     no_progress: bool,
     verbose: bool,
 ) -> None:
@@ -659,6 +697,7 @@ def audit_cmd(
         remote_manifests=remote_manifests,
         ocsp=ocsp,
         thumbnails=(fmt == "html"),
+        repository=_repository_path(repository),
     )
     if show_progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -834,3 +873,137 @@ def gate_cmd(
                 mark = click.style("ok ", fg="green") if o.passed else click.style("NO ", fg="red")
                 click.echo(f"  {mark} [{o.layer}] {o.rule}: {o.reason}")
     sys.exit(0 if passed else 1)
+
+
+# ---------------------------------------------------------------------------
+# manifest repository
+
+
+@cli.group("repo")
+def repo_group() -> None:
+    """The manifest repository: signed clips a stripped copy can be matched back to."""
+
+
+def _repo_arg(f: F) -> F:
+    return click.option(
+        "--repository",
+        "repository",
+        default="default",
+        show_default=True,
+        metavar="DB",
+        help="Repository file; 'default' is the one in the user's data directory.",
+    )(f)
+
+
+@repo_group.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_repo_arg
+@_trust_options
+def repo_add(
+    files: tuple[str, ...],
+    repository: str,
+    trust_files: tuple[str, ...],
+    allowed_files: tuple[str, ...],
+    tsa_files: tuple[str, ...],
+    no_default_trust: bool,
+    config_dir: str | None,
+) -> None:
+    """Register signed video FILE(s); adding a file already known changes nothing."""
+    trust = _build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
+    repo = _open_repository(repository)
+    failed = 0
+    with repo:
+        for path in files:
+            try:
+                entry = provenance.register_signed_file(repo, path, trust=trust)
+            except provenance.ProvenanceError as exc:
+                click.echo(f"provcheck: {exc}", err=True)
+                failed += 1
+                continue
+            click.echo(f"{entry.id}  {path}")
+    sys.exit(1 if failed else 0)
+
+
+@repo_group.command("list")
+@_repo_arg
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def repo_list(repository: str, fmt: str) -> None:
+    """List the registered manifests."""
+    import json
+
+    with _open_repository(repository) as repo:
+        entries = repo.list()
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    [
+                        {
+                            "id": e.id,
+                            "summary": dict(e.summary),
+                            "added": e.added,
+                            "duration": e.duration,
+                        }
+                        for e in entries
+                    ],
+                    indent=2,
+                )
+            )
+            return
+        click.echo(f"{len(entries)} manifest(s) in {repo.path}")
+        for e in entries:
+            signer = (e.summary.get("signer") or {}).get("common_name") or "?"
+            click.echo(
+                f"{e.id}  {e.summary.get('title') or '?'}  AI: "
+                f"{e.summary.get('ai_generated')}  signer: {signer}  "
+                f"{e.duration:.1f} s"
+            )
+
+
+@repo_group.command("lookup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_repo_arg
+@click.option("--limit", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def repo_lookup(file: str, repository: str, limit: int, fmt: str) -> None:
+    """Find the registered manifests whose clip FILE looks like. Exit 0 on a match, 1 if none."""
+    import json
+
+    with _open_repository(repository) as repo:
+        matches = provenance.lookup_file(repo, file, limit=limit)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "summary": dict(e.summary),
+                        "similarity": round(m.similarity, 4),
+                        "matched_range": [m.a_start, m.a_end],
+                        "original_range": [m.b_start, m.b_end],
+                    }
+                    for e, m in matches
+                ],
+                indent=2,
+            )
+        )
+    else:
+        if not matches:
+            click.echo(f"{file}: no match")
+        for e, m in matches:
+            click.echo(
+                f"{e.id}  similarity {m.similarity:.2f}  this file "
+                f"{m.a_start:.1f}-{m.a_end:.1f} s = original {m.b_start:.1f}-"
+                f"{m.b_end:.1f} s  ({e.summary.get('title') or '?'})"
+            )
+    sys.exit(0 if matches else 1)
+
+
+@repo_group.command("remove")
+@click.argument("entry_id")
+@_repo_arg
+def repo_remove(entry_id: str, repository: str) -> None:
+    """Remove a registered manifest by its id."""
+    with _open_repository(repository) as repo:
+        if not repo.remove(entry_id):
+            raise provenance.ProvenanceError(f"no entry {entry_id!r} in {repo.path}")
+    click.echo(f"removed {entry_id}", err=True)

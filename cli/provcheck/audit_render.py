@@ -122,6 +122,7 @@ def results_table(reports: Sequence[Report]) -> Any:
         "trusted": "green",
         "untrusted": "yellow",
         "unsigned": "blue",
+        "stripped": "cyan",
         "tampered": "red",
         "invalid": "red",
         "error": "magenta",

@@ -17,6 +17,7 @@ VERDICT_COLORS = {
     Verdict.TRUSTED: "green",
     Verdict.UNTRUSTED: "yellow",
     Verdict.UNSIGNED: "blue",
+    Verdict.STRIPPED: "cyan",
     Verdict.TAMPERED: "red",
     Verdict.INVALID: "red",
     Verdict.ERROR: "magenta",
@@ -125,6 +126,24 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
             )
             if verbose and p.detail:
                 lines.append("          " + click.style(p.detail, dim=True))
+    if report.recovered is not None:
+        rec = report.recovered
+        signer = rec.signer or {}
+        who = ", ".join(x for x in (signer.get("common_name"), signer.get("organization")) if x)
+        lines.append(
+            _line("recovered", f"{rec.title or rec.entry_id} (similarity {rec.similarity:.2f})")
+        )
+        lines.append(_line("  signer", who or "?"))
+        lines.append(_line("  AI", rec.ai_generated.value))
+        lines.append(_line("  original", f"{rec.verdict}: {rec.verdict_reason}"))
+        lines.append(
+            _line(
+                "  matched",
+                f"{rec.matched_range[0]:.1f}-{rec.matched_range[1]:.1f} s"
+                f" of this file = {rec.original_range[0]:.1f}-"
+                f"{rec.original_range[1]:.1f} s of the original",
+            )
+        )
     if report.remote_manifest_url:
         lines.append(_line("remote", report.remote_manifest_url))
     if report.fragments:

@@ -1,0 +1,236 @@
+"""Provenance that survives the trip: register signed clips, recover stripped copies.
+
+At signing (or ``repo add``), a clip's perceptual fingerprint goes into its manifest as a
+``c2pa.soft-binding`` assertion, and the signed manifest store, the fingerprint and a
+summary go into a manifest repository. A file without credentials is fingerprinted and
+looked up; on a match its verdict becomes ``stripped`` and ``Report.recovered`` holds the
+original manifest's signer, AI label and verdict, the similarity and the matched time
+range.
+
+The original manifest is not taken on faith: the stored manifest bytes are validated
+again by the C2PA library, against the current trust configuration, with the stripped
+file as the asset. Its content hash cannot match a re-encoded copy (that is expected and
+set aside); its signature, certificate chain and ingredients must still hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import media
+from .errors import InputError
+from .model import AIGeneration, Recovered, Report, Verdict
+from .trust import TrustConfig
+
+__all__ = [
+    "register",
+    "register_signed_file",
+    "recover",
+    "lookup_file",
+    "manifest_store_bytes",
+    "summary_for",
+    "is_video",
+    "sniff_video",
+]
+
+_VIDEO = {"video/mp4", "video/quicktime", "video/avi", "video/webm", "video/x-matroska"}
+C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
+
+
+def is_video(report: Report) -> bool:
+    return (report.format or "") in _VIDEO
+
+
+def summary_for(report: Report) -> dict[str, Any]:
+    """What the repository keeps about a signed clip besides its manifest bytes."""
+    m = report.manifest
+    return {
+        "label": m.label if m else None,
+        "title": m.title if m else None,
+        "signer": report.signer.to_dict() if report.signer else None,
+        "ai_generated": report.ai_generated.value,
+        "verdict": report.verdict.value,
+        "format": report.format,
+        "path": os.path.basename(report.path),
+        "signed_at": m.timestamp.time if m and m.timestamp else None,
+    }
+
+
+def manifest_store_bytes(path: str | os.PathLike[str]) -> bytes | None:
+    """The embedded C2PA manifest store (JUMBF) of a BMFF file, or None."""
+    from .xmp import _bmff_boxes
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            for pos, box_size, kind, header in _bmff_boxes(f, size):
+                if kind != b"uuid" or box_size > 64 * 1024 * 1024:
+                    continue
+                f.seek(pos + header)
+                if f.read(16) != C2PA_BMFF_UUID:
+                    continue
+                payload = f.read(box_size - header - 16)
+                start = payload.find(b"jumb")
+                if start < 4:
+                    return None
+                length = int.from_bytes(payload[start - 4 : start], "big")
+                store = payload[start - 4 : start - 4 + length]
+                return store if len(store) == length else None
+    except OSError:
+        return None
+    return None
+
+
+def register(
+    repository: Any,
+    *,
+    manifest: bytes,
+    path: str | os.PathLike[str],
+    report: Report,
+    fingerprint: Any = None,
+) -> Any:
+    """Store a signed clip's manifest, fingerprint and summary; idempotent per manifest."""
+    from . import fingerprint as fp_mod
+
+    if report.manifest is None:
+        raise InputError(f"{path}: has no C2PA manifest to register")
+    fp = fingerprint if fingerprint is not None else fp_mod.compute(path)
+    return repository.add(manifest, fp, summary_for(report), entry_id=report.manifest.label)
+
+
+def register_signed_file(
+    repository: Any, path: str | os.PathLike[str], *, trust: TrustConfig | None = None
+) -> Any:
+    """Register an already signed video file: its embedded manifest store, its fingerprint
+    (from its soft-binding assertion when it carries ours, else computed) and a summary."""
+    from . import fingerprint as fp_mod
+    from .verify import verify
+
+    report = verify(path, trust=trust)
+    if report.manifest is None:
+        raise InputError(f"{path}: no C2PA manifest to register ({report.reason})")
+    if report.verdict in (Verdict.TAMPERED, Verdict.INVALID):
+        raise InputError(f"{path}: its credentials are {report.verdict.value}; not registered")
+    if not is_video(report):
+        raise InputError(f"{path}: only video can be registered (this is {report.format})")
+    store = manifest_store_bytes(path)
+    if store is None:
+        raise InputError(f"{path}: the manifest store could not be extracted")
+    return register(
+        repository, manifest=store, path=path, report=report, fingerprint=fp_mod.compute(path)
+    )
+
+
+def lookup_file(repository: Any, path: str | os.PathLike[str], limit: int = 5) -> list[Any]:
+    """The repository entries a file's fingerprint matches, best first."""
+    from . import fingerprint as fp_mod
+
+    return list(repository.lookup(fp_mod.compute(path), limit=limit))
+
+
+def recover(
+    report: Report,
+    path: str | os.PathLike[str],
+    repository: Any,
+    trust: TrustConfig,
+    *,
+    options: Any = None,
+) -> Report:
+    """For an unsigned video: look its fingerprint up and, on a match, return the report
+    with verdict ``stripped`` and the recovered original. Otherwise the report unchanged."""
+    from . import fingerprint as fp_mod
+
+    if report.verdict is not Verdict.UNSIGNED or not is_video(report):
+        return report
+    try:
+        fp = fp_mod.compute(path)
+    except Exception as exc:  # an undecodable file simply cannot be matched
+        return dataclasses.replace(
+            report, notes=(*report.notes, f"no fingerprint for a repository lookup: {exc}")
+        )
+    matches = repository.lookup(fp, limit=1)
+    if not matches:
+        return dataclasses.replace(
+            report, notes=(*report.notes, "no match in the manifest repository")
+        )
+    entry, match = matches[0]
+    summary: Mapping[str, Any] = entry.summary
+    original_verdict, original_reason = _revalidate(
+        entry.manifest, path, report.format, trust, options
+    )
+    recovered = Recovered(
+        entry_id=entry.id,
+        title=summary.get("title"),
+        signer=summary.get("signer"),
+        ai_generated=AIGeneration(summary.get("ai_generated", "unknown")),
+        verdict=original_verdict,
+        verdict_reason=original_reason,
+        similarity=round(match.similarity, 4),
+        matched_range=(round(match.a_start, 2), round(match.a_end, 2)),
+        original_range=(round(match.b_start, 2), round(match.b_end, 2)),
+        signed_at=summary.get("signed_at"),
+    )
+    who = (summary.get("signer") or {}).get("common_name") or "an unnamed signer"
+    reason = (
+        f"no C2PA manifest in the file, but it matches a signed original in the "
+        f"manifest repository (similarity {match.similarity:.2f}, signed by {who}): "
+        "the credentials were stripped, e.g. by a re-encode or remux"
+    )
+    return dataclasses.replace(
+        report,
+        verdict=Verdict.STRIPPED,
+        reason=reason,
+        ai_generated=recovered.ai_generated,
+        ai_reason=f"from the recovered original: {recovered.ai_generated}",
+        recovered=recovered,
+        stripped=True,
+    )
+
+
+def _revalidate(
+    manifest: bytes,
+    path: str | os.PathLike[str],
+    mime: str | None,
+    trust: TrustConfig,
+    options: Any,
+) -> tuple[str, str]:
+    """The stored manifest validated again against the current trust, its hard binding to
+    the (re-encoded) bytes set aside."""
+    from . import _c2pa
+    from .verify import TAMPER_CODES, UNTRUSTED_CODES, _chain, _judge
+
+    if not manifest.startswith(b"\x00") or b"jumb" not in manifest[:8]:
+        return "unknown", "the repository holds no manifest store bytes for this entry"
+    ctx = _c2pa.ReadContext(trust, options or _c2pa.ReadOptions())
+    try:
+        with open(path, "rb") as f:
+            raw = ctx.read_with_manifest(mime, f, manifest)
+    except (_c2pa.ReadFailure, OSError) as exc:
+        return "invalid", f"the stored manifest could not be validated: {exc}"
+    finally:
+        ctx.close()
+    base = {"path": os.fspath(path), "format": mime, "trust_configured": trust.has_signer_trust}
+    judged = _judge(raw, trust, base)
+    other = [c for c in judged.status_codes if c not in TAMPER_CODES]
+    broken = [c for c in other if c not in UNTRUSTED_CODES]
+    if broken:
+        return "invalid", f"the stored manifest is not valid ({', '.join(broken)})"
+    if judged.manifest is not None and all(
+        m.signer is not None and m.signer.trust_list is not None for m in _chain(judged.manifest)
+    ):
+        return "trusted", "the stored manifest's signature is valid and its signer is trusted"
+    return (
+        "untrusted",
+        "the stored manifest's signature is valid, but its signer is not on a "
+        "configured trust list",
+    )
+
+
+def sniff_video(path: str | os.PathLike[str]) -> bool:
+    kind = media.sniff_path(path)
+    return kind is not None and kind.mime in _VIDEO

@@ -9,6 +9,7 @@ atomic).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import tempfile
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 _PROVCHECK = "provcheck"
+_BMFF = frozenset(
+    {"video/mp4", "video/quicktime", "audio/mp4", "image/heic", "image/heif", "image/avif"}
+)
 # Our assertion recording the SHA-256 of every ingredient file at signing time.
 INGREDIENT_HASHES_LABEL = "org.provcheck.ingredient-hashes"
 
@@ -354,12 +358,21 @@ def sign(
     try:
         with ExitStack() as stack:
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
-            signing_source = src
-            if write_xmp:
+            src_f: Any
+            packet = xmp.build_packet(str(label_dst)) if write_xmp else b""
+            if write_xmp and kind.mime in _BMFF:
+                # the label is appended as a box: sign a view of the file with it, no copy
+                patches, suffix = xmp.bmff_edits(src, packet)
+                src_f = stack.enter_context(
+                    io.BufferedReader(xmp.EditedView(src, patches, suffix), 1 << 20)
+                )
+            elif write_xmp:
                 labelled = stack.enter_context(tempfile.TemporaryDirectory(dir=out.parent))
                 signing_source = Path(labelled) / ("labelled" + src.suffix)
-                xmp.embed(src, signing_source, kind.mime, xmp.build_packet(str(label_dst)))
-            src_f = stack.enter_context(open(signing_source, "rb"))
+                xmp.embed(src, signing_source, kind.mime, packet)
+                src_f = stack.enter_context(open(signing_source, "rb"))
+            else:
+                src_f = stack.enter_context(open(src, "rb", buffering=1 << 20))
             natives = []
             for spec, j in zip(specs, ing_json, strict=True):
                 ing_kind = _check_source(spec.path)

@@ -16,18 +16,28 @@ file size and never trust a declared length past the end of the data.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element
 
 from .errors import InputError
 
-__all__ = ["XMP_UUID", "XmpFacts", "build_packet", "embed", "read", "parse_packet"]
+__all__ = [
+    "XMP_UUID",
+    "XmpFacts",
+    "EditedView",
+    "bmff_edits",
+    "build_packet",
+    "embed",
+    "read",
+    "parse_packet",
+]
 
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 _JPEG_XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -155,18 +165,84 @@ def embed(source: Path, dest: Path, mime: str, packet: bytes) -> bool:
     return False
 
 
-def _embed_bmff(source: Path, dest: Path, packet: bytes) -> None:
+def bmff_edits(source: Path, packet: bytes) -> tuple[dict[int, bytes], bytes]:
+    """How to label a BMFF file without touching a byte of its media: older XMP boxes
+    become ``free`` boxes of the same size (patches by offset) and a new XMP box is
+    appended (the suffix). No chunk offset anywhere moves."""
     size = source.stat().st_size
-    shutil.copyfile(source, dest)
-    with open(dest, "r+b") as f:
+    patches: dict[int, bytes] = {}
+    with open(source, "rb") as f:
         for pos, _box_size, kind, header in _bmff_boxes(f, size):
             if kind == b"uuid":
                 f.seek(pos + header)
                 if f.read(16) == XMP_UUID:
-                    f.seek(pos + 4)
-                    f.write(b"free")  # same size: no offset anywhere moves
+                    patches[pos + 4] = b"free"
+    suffix = struct.pack(">I4s", 8 + 16 + len(packet), b"uuid") + XMP_UUID + packet
+    return patches, suffix
+
+
+def _embed_bmff(source: Path, dest: Path, packet: bytes) -> None:
+    patches, suffix = bmff_edits(source, packet)
+    shutil.copyfile(source, dest)
+    with open(dest, "r+b") as f:
+        for offset, data in patches.items():
+            f.seek(offset)
+            f.write(data)
         f.seek(0, os.SEEK_END)
-        f.write(struct.pack(">I4s", 8 + 16 + len(packet), b"uuid") + XMP_UUID + packet)
+        f.write(suffix)
+
+
+class EditedView(io.RawIOBase):
+    """A read-only, seekable view of a file with byte patches and an appended suffix:
+    what ``_embed_bmff`` would write, without copying the file (the signer reads it once)."""
+
+    def __init__(self, path: Path, patches: dict[int, bytes], suffix: bytes) -> None:
+        self._f = open(path, "rb", buffering=0)
+        self._size = os.fstat(self._f.fileno()).st_size
+        self._patches = sorted(patches.items())
+        self._suffix = suffix
+        self._pos = 0
+        self.name = str(path)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        end = self._size + len(self._suffix)
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: end}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = len(view)
+        pos = self._pos
+        got = 0
+        if pos < self._size and want:
+            self._f.seek(pos)
+            got = self._f.readinto(view[: min(want, self._size - pos)]) or 0
+            for off, data in self._patches:  # overlay the few patched bytes
+                lo, hi = max(off, pos), min(off + len(data), pos + got)
+                if lo < hi:
+                    view[lo - pos : hi - pos] = data[lo - off : hi - off]
+        if got == min(want, max(0, self._size - pos)) and want > got:
+            s_from = max(0, pos + got - self._size)
+            chunk = self._suffix[s_from : s_from + want - got]
+            view[got : got + len(chunk)] = chunk
+            got += len(chunk)
+        self._pos = pos + got
+        return got
+
+    def close(self) -> None:
+        if not self.closed:
+            self._f.close()
+        super().close()
 
 
 def _embed_jpeg(source: Path, dest: Path, packet: bytes) -> None:

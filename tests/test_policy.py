@@ -61,8 +61,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["stranger"] = d / "stranger.mp4"
     sign(media("unsigned.mp4"), out["stranger"], signer=STRANGER, ai="fully", ingredients=[PHOTO])
     data = bytearray(out["good"].read_bytes())
-    mdat = data.find(b"mdat")
-    data[mdat + 100] ^= 0xFF
+    pos = 0
+    while data[pos + 4 : pos + 8] != b"mdat":  # the top-level media box
+        pos += int.from_bytes(data[pos : pos + 4], "big")
+    data[pos + 100] ^= 0xFF
     out["tampered"] = d / "tampered.mp4"
     out["tampered"].write_bytes(bytes(data))
     out["unsigned"] = media("unsigned.mp4")

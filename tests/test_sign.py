@@ -17,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provcheck.app import cli
 from provenance import (
@@ -513,3 +515,25 @@ def test_key_material_never_appears_in_errors(tmp_path: Path, verbose: bool) -> 
         assert "PRIVATE KEY" not in r.stderr + r.stdout
         assert secret_line not in r.stderr + r.stdout
     assert "--key-pem" not in CliRunner().invoke(cli, ["sign", "--help"]).stdout
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 120_000), st.sampled_from([1, 7, 4096, 65536, 200_000]))
+def test_labelled_view_reads_like_the_labelled_copy(
+    tmp_path_factory: pytest.TempPathFactory, offset: int, size: int
+) -> None:
+    """Signing reads the XMP-labelled MP4 through a view instead of a copy: the bytes the
+    signer sees must be exactly those of the copy it replaces."""
+    src = media("ai_generated.mp4")  # already carries an XMP box: it must become `free`
+    packet = xmp.build_packet("http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture")
+    ref = tmp_path_factory.getbasetemp() / "labelled-reference.mp4"
+    if not ref.exists():
+        xmp.embed(src, ref, "video/mp4", packet)
+    expected = ref.read_bytes()
+    patches, suffix = xmp.bmff_edits(src, packet)
+    assert patches  # the old XMP box is neutralised in place
+    with xmp.EditedView(src, patches, suffix) as view:
+        view.seek(offset)
+        assert view.read(size) == expected[offset : offset + size]
+        view.seek(0)
+        assert view.read() == expected

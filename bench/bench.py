@@ -605,6 +605,29 @@ def section_sign(
     return res
 
 
+def section_fingerprint(r: Runner, scratch: Path, repeat: int) -> list[Result]:
+    """Fingerprinting (soft binding) a 60 s 1080p clip: the 2 s base clip repeated 30 times."""
+    print("(f) fingerprint")
+    base = scratch / "base-1080p-2s.mp4"
+    if not base.exists():
+        ensure_video(scratch, 64 * MiB)
+    clip = ensure_video(scratch, base.stat().st_size * 30)
+    code = (
+        "import sys; from provenance import fingerprint as f; "
+        "fp = f.compute(sys.argv[1]); print(len(fp.hashes), fp.duration)"
+    )
+    return [
+        r.measure(
+            "fingerprint60",
+            "fingerprint a 60 s 1080p H.264 clip (org.provcheck.vphash.v1)",
+            "fingerprint",
+            [[PY, "-c", code, str(clip)]],
+            repeat=repeat,
+            nbytes=clip.stat().st_size,
+        )
+    ]
+
+
 def section_startup(r: Runner, repeat: int) -> list[Result]:
     print("(c) start-up")
     tiny = str(MEDIA / "captured.mp4")
@@ -988,7 +1011,7 @@ def write_report(
 ) -> None:
     m = mach or machine()
     lines = [
-        "# provcheck benchmark results (draft)",
+        "# provcheck benchmark results",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `bench/bench.py`.",
         "",
@@ -1086,8 +1109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=HERE.parent / "BENCHMARKS.md")
     ap.add_argument(
         "--sections",
-        default="verify,sign,startup,batch,rss",
-        help="comma-separated subset of verify,sign,startup,batch,rss",
+        default="verify,sign,startup,batch,rss,fingerprint",
+        help="comma-separated subset of verify,sign,startup,batch,rss,fingerprint",
     )
     ap.add_argument(
         "--no-check",
@@ -1160,6 +1183,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "startup" in sections:
         results += section_startup(runner, a.startup_repeat)
+    if "fingerprint" in sections:
+        results += section_fingerprint(runner, scratch, min(a.repeat, 3))
     if "batch" in sections:
         files = ensure_batch(scratch, a.batch_size)
         audit_cmd = None

@@ -197,7 +197,7 @@ def main() -> int:
     print(text)
     mach = bench.machine()
     header = [
-        "# provcheck levers (draft)",
+        "# provcheck levers",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `bench/levers.py` on "
         + ", ".join(f"{k}: {v}" for k, v in mach.items()),

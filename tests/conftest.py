@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from provenance import TrustConfig
+from provenance import PemSigner, TrustConfig, keys
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -53,3 +55,37 @@ def _isolated_config(
 def copy_media(name: str, dest: Path) -> Path:
     shutil.copy(media(name), dest)
     return dest
+
+
+def short_lived_signer(tmp_path: Path, seconds: float) -> tuple[PemSigner, Path]:
+    """A TEST-ONLY root and a signer whose certificate expires in ``seconds``."""
+    rk = keys.generate_key()
+    root = keys.issue_certificate(
+        subject_key=rk,
+        issuer_key=rk,
+        issuer_cert=None,
+        cn="short root (TEST ONLY)",
+        org="t",
+        ca=True,
+    )
+    sk = keys.generate_key()
+    now = dt.datetime.now(dt.UTC)
+    leaf = keys.issue_certificate(
+        subject_key=sk,
+        issuer_key=rk,
+        issuer_cert=root,
+        cn="short signer (TEST ONLY)",
+        org="t",
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + dt.timedelta(seconds=seconds),
+    )
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "chain.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        sk.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return PemSigner.from_files(tmp_path / "key.pem", tmp_path / "chain.pem"), tmp_path / "root.pem"

@@ -3,7 +3,6 @@ None of them may ever come out `trusted`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from provenance import (
 )
 from provenance.xmp import _jpeg_segments
 
-from .conftest import FIXTURES, TEST_ROOT, media
+from .conftest import FIXTURES, TEST_ROOT, media, short_lived_signer
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 CA, OTHER = FIXTURES / "testca", FIXTURES / "testca-untrusted"
@@ -163,40 +162,12 @@ def test_ai_label_removed_by_resigning_with_an_untrusted_key(tmp_path: Path) -> 
     assert report.ai_generated is AIGeneration.NO  # type: ignore[attr-defined]
 
 
-def _short_lived(tmp_path: Path) -> tuple[PemSigner, Path]:
-    rk = keys.generate_key()
-    root = keys.issue_certificate(
-        subject_key=rk, issuer_key=rk, issuer_cert=None, cn="root (TEST ONLY)", org="t", ca=True
-    )
-    sk = keys.generate_key()
-    now = dt.datetime.now(dt.UTC)
-    leaf = keys.issue_certificate(
-        subject_key=sk,
-        issuer_key=rk,
-        issuer_cert=root,
-        cn="leaf (TEST ONLY)",
-        org="t",
-        not_before=now - dt.timedelta(days=1),
-        not_after=now + dt.timedelta(seconds=2),
-    )
-    (tmp_path / "chain.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        sk.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    return PemSigner.from_files(tmp_path / "key.pem", tmp_path / "chain.pem"), tmp_path / "root.pem"
-
-
 def test_expired_certificate_without_timestamp_and_untrusted_tsa(tmp_path: Path) -> None:
     import time
 
     from .tsa_server import TSAServer, make_tsa
 
-    signer, root = _short_lived(tmp_path)
+    signer, root = short_lived_signer(tmp_path, seconds=2)
     bare, stamped = tmp_path / "bare.mp4", tmp_path / "stamped.mp4"
     tsa = make_tsa("rogue TSA")
     sign(media("unsigned.mp4"), bare, signer=signer)

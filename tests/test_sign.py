@@ -35,7 +35,7 @@ from provenance import (
     xmp,
 )
 
-from .conftest import FIXTURES, media
+from .conftest import FIXTURES, media, short_lived_signer
 from .tsa_server import TSAServer, make_tsa
 
 CA = FIXTURES / "testca"
@@ -358,43 +358,10 @@ def test_no_xmp_option(tmp_path: Path) -> None:
     assert xmp.read(out, "video/mp4") is None
 
 
-def _short_lived_signer(tmp_path: Path, seconds: float) -> tuple[PemSigner, Path]:
-    rk = keys.generate_key()
-    root = keys.issue_certificate(
-        subject_key=rk,
-        issuer_key=rk,
-        issuer_cert=None,
-        cn="short root (TEST ONLY)",
-        org="t",
-        ca=True,
-    )
-    sk = keys.generate_key()
-    now = dt.datetime.now(dt.UTC)
-    leaf = keys.issue_certificate(
-        subject_key=sk,
-        issuer_key=rk,
-        issuer_cert=root,
-        cn="short signer (TEST ONLY)",
-        org="t",
-        not_before=now - dt.timedelta(days=1),
-        not_after=now + dt.timedelta(seconds=seconds),
-    )
-    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "chain.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        sk.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return PemSigner.from_files(tmp_path / "key.pem", tmp_path / "chain.pem"), tmp_path / "root.pem"
-
-
 def test_timestamp_keeps_an_expired_signature_valid(tmp_path: Path) -> None:
     tsa = make_tsa()
     tsa_root = tsa.root_pem(tmp_path / "tsa-root.pem")
-    signer, root = _short_lived_signer(tmp_path, seconds=3)
+    signer, root = short_lived_signer(tmp_path, seconds=3)
     stamped, bare = tmp_path / "stamped.mp4", tmp_path / "bare.mp4"
     with TSAServer(tsa):
         sign(media("unsigned.mp4"), stamped, signer=signer, ai="fully", tsa_url=tsa.url)

@@ -210,4 +210,9 @@ def claims_differ(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
         return w
 
     keys = ("signer", "manifest", "ai_generated", "status_codes")
-    return [k for k in keys if got[k] != align(got[k], want[k])]
+    aligned = {k: align(got[k], want[k]) for k in keys}
+    # The active manifest's JUMBF label (its URN) is not covered by a v1 claim's
+    # signature and nothing refers to it; c2pa-rs accepts it changed (seen by atheris).
+    if isinstance(aligned["manifest"], dict) and isinstance(got["manifest"], dict):
+        aligned["manifest"] = {**aligned["manifest"], "label": got["manifest"].get("label")}
+    return [k for k in keys if got[k] != aligned[k]]

@@ -100,7 +100,9 @@ def register(
     if report.manifest is None:
         raise InputError(f"{path}: has no C2PA manifest to register")
     fp = fingerprint if fingerprint is not None else fp_mod.compute(path)
-    return repository.add(manifest, fp, summary_for(report), entry_id=report.manifest.label)
+    # The id is the SHA-256 of the manifest store bytes, not the manifest's label: a v1
+    # claim does not sign its JUMBF label, so a label could be reused by anyone.
+    return repository.add(manifest, fp, summary_for(report))
 
 
 def register_signed_file(

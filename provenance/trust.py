@@ -22,8 +22,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +229,9 @@ def install(
 
 def download(url: str, *, timeout: float = 30.0) -> bytes:
     """Fetch a trust list over HTTP(S). Only called when the caller asks for it."""
+    import urllib.error  # only when a download is asked for: keeps start-up light
+    import urllib.request
+
     if not url.startswith(("https://", "http://")):
         raise NetworkError(f"{url}: only http:// and https:// URLs can be downloaded")
     req = urllib.request.Request(url, headers={"User-Agent": "provcheck"})

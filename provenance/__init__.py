@@ -18,10 +18,11 @@ if _TYPE_CHECKING:
     from .audit import AuditSummary, Candidate, Skipped, discover, run_audit, summarize
     from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
     from .fingerprint import FingerprintError
+    from .inspection import container_facts
     from .inspection import inspect as inspect_report
     from .keys import TestCA, create_test_ca
     from .labels import classify_source_type, normalize_source_type, source_type_uri
-    from .media import MediaType, container_facts, sniff, sniff_path
+    from .media import MediaType, sniff, sniff_path
     from .model import (
         EXIT_CODES,
         SIGNING_ALGORITHMS,
@@ -117,7 +118,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Verdict": ("model", "Verdict"),
     "Verifier": ("verify", "Verifier"),
     "classify_source_type": ("labels", "classify_source_type"),
-    "container_facts": ("media", "container_facts"),
+    "container_facts": ("inspection", "container_facts"),
     "create_test_ca": ("keys", "create_test_ca"),
     "default_config_dir": ("trust", "default_config_dir"),
     "describe_code": ("verify", "describe_code"),

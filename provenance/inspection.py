@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from . import labels, xmp
+from .media import C2PA_BMFF_UUID
 from .model import AIGeneration, ContainerFacts, Report, Verdict
 
-__all__ = ["container_facts", "inspect", "find_traces", "C2PA_BMFF_UUID"]
+__all__ = ["container_facts", "inspect", "find_traces"]
 
-C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 _SCAN_LIMIT = 4 * 1024 * 1024
 
 # General-track fields that are bookkeeping, not metadata a reviewer needs.

@@ -1,4 +1,4 @@
-"""What is this file? Format sniffing from bytes, and container facts via pymediainfo.
+"""What is this file? Format sniffing from bytes, and a bounded walk over BMFF boxes.
 
 The extension is never trusted: a ``.mp4`` renamed ``.dat`` is still MP4. The
 sniffer looks only at a file's first bytes (fixed magic numbers and the BMFF
@@ -9,14 +9,24 @@ MediaInfo.
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from .errors import InputError
 
-__all__ = ["MediaType", "sniff", "sniff_stream", "sniff_path", "container_facts"]
+__all__ = [
+    "C2PA_BMFF_UUID",
+    "MediaType",
+    "bmff_boxes",
+    "sniff",
+    "sniff_path",
+    "sniff_stream",
+]
 
 HEADER_SIZE = 64
+# The ISO BMFF `uuid` box type that holds a C2PA manifest store.
+C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 
 
 @dataclass(frozen=True)
@@ -118,54 +128,26 @@ def sniff_path(path: str | os.PathLike[str]) -> MediaType | None:
         raise InputError(f"{os.fspath(path)}: cannot read: {exc.strerror or exc}") from exc
 
 
-def container_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Container facts from MediaInfo: format, codecs, duration, size, frame rate, tags.
-
-    Returns an empty dict when MediaInfo is unavailable or cannot parse the file:
-    these facts are context for a reviewer, never part of a verdict.
-    """
-    try:
-        from pymediainfo import MediaInfo
-
-        info = MediaInfo.parse(os.fspath(path))
-    except Exception:  # MediaInfo raises plain Exceptions and OSError; facts are optional
-        return {}
-    facts: dict[str, Any] = {}
-    for track in info.tracks:
-        data = track.to_data()
-        kind = data.get("track_type")
-        if kind == "General":
-            for key in (
-                "format",
-                "duration",
-                "writing_application",
-                "encoded_library_name",
-                "encoded_date",
-                "tagged_date",
-                "title",
-                "comment",
-                "description",
-            ):
-                if data.get(key) not in (None, ""):
-                    facts[key] = data[key]
-        elif kind in ("Video", "Audio"):
-            tracks = facts.setdefault("tracks", [])
-            tracks.append(
-                {
-                    k: data[k]
-                    for k in (
-                        "track_type",
-                        "format",
-                        "codec_id",
-                        "width",
-                        "height",
-                        "frame_rate",
-                        "duration",
-                        "sampling_rate",
-                        "channel_s",
-                        "encoded_library_name",
-                    )
-                    if data.get(k) not in (None, "")
-                }
-            )
-    return facts
+def bmff_boxes(f: BinaryIO, size: int) -> list[tuple[int, int, bytes, int]]:
+    """Top-level boxes as (offset, total size, type, header size)."""
+    boxes = []
+    pos = 0
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 8:
+            break
+        box_size, kind = struct.unpack(">I4s", head[:8])
+        header = 8
+        if box_size == 1:
+            if len(head) < 16:
+                break
+            box_size = struct.unpack(">Q", head[8:16])[0]
+            header = 16
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < header or pos + box_size > size:
+            break
+        boxes.append((pos, box_size, kind, header))
+        pos += box_size
+    return boxes

@@ -441,28 +441,15 @@ class SQLiteRepository:
                 for rowid, n in shared.most_common(max(MAX_CANDIDATES, 4 * limit))
                 if n >= MIN_SHARED
             ]
-            found: builtins.list[tuple[int, Match]] = []
+            rows: builtins.list[tuple[int, str, bytes]] = []
             for i in range(0, len(top), _CHUNK):
                 chunk = top[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                for rowid, algorithm, blob in conn.execute(
+                rows += conn.execute(
                     f"SELECT rowid, algorithm, fingerprint FROM entries WHERE rowid IN ({marks})",
                     chunk,
-                ):
-                    if algorithm != fingerprint.algorithm:
-                        continue
-                    match = compare(fingerprint, VideoFingerprint.from_bytes(bytes(blob)))
-                    if match is not None:
-                        found.append((rowid, match))
-            found.sort(key=lambda f: (f[1].similarity, f[1].correlation), reverse=True)
-            matches: builtins.list[tuple[Entry, Match]] = []
-            for rowid, match in found[:limit]:
-                row = conn.execute(
-                    "SELECT id, manifest, fingerprint, summary, added FROM entries WHERE rowid=?",
-                    (rowid,),
-                ).fetchone()
-                if row is not None:
-                    matches.append((_entry(row), match))
+                ).fetchall()
+            matches = _best_matches(conn, fingerprint, rows, limit)
         return LookupResult(tuple(matches), candidates=len(top), postings=postings)
 
     def scan(
@@ -470,23 +457,9 @@ class SQLiteRepository:
     ) -> builtins.list[tuple[Entry, Match]]:
         """Compare against every entry, ignoring the index: the brute-force reference
         that tests and benchmarks measure :meth:`lookup` against. O(entries)."""
-        found: builtins.list[tuple[str, Match]] = []
         with self._errors("read"), self._snapshot() as conn:
-            for eid, algorithm, blob in conn.execute(
-                "SELECT id, algorithm, fingerprint FROM entries"
-            ):
-                if algorithm != fingerprint.algorithm:
-                    continue
-                match = compare(fingerprint, VideoFingerprint.from_bytes(bytes(blob)))
-                if match is not None:
-                    found.append((eid, match))
-            found.sort(key=lambda f: (f[1].similarity, f[1].correlation), reverse=True)
-            out: builtins.list[tuple[Entry, Match]] = []
-            for eid, match in found[:limit]:
-                entry = self._get(conn, eid)
-                if entry is not None:
-                    out.append((entry, match))
-            return out
+            rows = conn.execute("SELECT rowid, algorithm, fingerprint FROM entries")
+            return _best_matches(conn, fingerprint, rows, limit)
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -498,3 +471,30 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         summary=json.loads(summary),
         added=added,
     )
+
+
+def _best_matches(
+    conn: sqlite3.Connection,
+    fingerprint: VideoFingerprint,
+    rows: Iterable[tuple[int, str, bytes]],
+    limit: int,
+) -> builtins.list[tuple[Entry, Match]]:
+    """Compare ``(rowid, algorithm, fingerprint)`` rows with the query; the best ``limit``
+    matches as entries, best first (shared by the indexed lookup and the full scan)."""
+    found: builtins.list[tuple[int, Match]] = []
+    for rowid, algorithm, blob in rows:
+        if algorithm != fingerprint.algorithm:
+            continue
+        match = compare(fingerprint, VideoFingerprint.from_bytes(bytes(blob)))
+        if match is not None:
+            found.append((rowid, match))
+    found.sort(key=lambda f: (f[1].similarity, f[1].correlation), reverse=True)
+    out: builtins.list[tuple[Entry, Match]] = []
+    for rowid, match in found[:limit]:
+        row = conn.execute(
+            "SELECT id, manifest, fingerprint, summary, added FROM entries WHERE rowid=?",
+            (rowid,),
+        ).fetchone()
+        if row is not None:
+            out.append((_entry(row), match))
+    return out

@@ -305,8 +305,8 @@ def sign(
     default_rel = "inputTo" if ai_value is AIGeneration.FULLY else "parentOf"
     ing_json: list[dict[str, Any]] = []
     ing_hashes: list[dict[str, str]] = []
+    ing_kinds = [_check_source(spec.path) for spec in specs]  # sniffed once, used below
     for n, spec in enumerate(specs):
-        _check_source(spec.path)
         rel = spec.relationship or (default_rel if n == 0 else "componentOf")
         title_n = spec.title or spec.path.name
         ing_json.append({"title": title_n, "relationship": rel, "label": f"ingredient_{n}"})
@@ -374,8 +374,7 @@ def sign(
             else:
                 src_f = stack.enter_context(open(src, "rb", buffering=1 << 20))
             natives = []
-            for spec, j in zip(specs, ing_json, strict=True):
-                ing_kind = _check_source(spec.path)
+            for spec, j, ing_kind in zip(specs, ing_json, ing_kinds, strict=True):
                 natives.append(
                     _c2pa.NativeIngredient(
                         j, ing_kind.mime, stack.enter_context(open(spec.path, "rb"))

@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 _VIDEO = {"video/mp4", "video/quicktime", "video/avi", "video/webm", "video/x-matroska"}
-C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 
 
 def is_video(report: Report) -> bool:
@@ -62,17 +61,15 @@ def summary_for(report: Report) -> dict[str, Any]:
 
 def manifest_store_bytes(path: str | os.PathLike[str]) -> bytes | None:
     """The embedded C2PA manifest store (JUMBF) of a BMFF file, or None."""
-    from .xmp import _bmff_boxes
-
     p = Path(path)
     try:
         size = p.stat().st_size
         with open(p, "rb") as f:
-            for pos, box_size, kind, header in _bmff_boxes(f, size):
+            for pos, box_size, kind, header in media.bmff_boxes(f, size):
                 if kind != b"uuid" or box_size > 64 * 1024 * 1024:
                     continue
                 f.seek(pos + header)
-                if f.read(16) != C2PA_BMFF_UUID:
+                if f.read(16) != media.C2PA_BMFF_UUID:
                     continue
                 payload = f.read(box_size - header - 16)
                 start = payload.find(b"jumb")

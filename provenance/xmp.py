@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element
 
 from .errors import InputError
+from .media import bmff_boxes
 
 __all__ = [
     "XMP_UUID",
@@ -74,31 +75,6 @@ def build_packet(digital_source_type: str) -> bytes:
 
 # ---------------------------------------------------------------------------
 # container walks (bounded)
-
-
-def _bmff_boxes(f: BinaryIO, size: int) -> list[tuple[int, int, bytes, int]]:
-    """Top-level boxes as (offset, total size, type, header size)."""
-    boxes = []
-    pos = 0
-    while pos + 8 <= size:
-        f.seek(pos)
-        head = f.read(16)
-        if len(head) < 8:
-            break
-        box_size, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if box_size == 1:
-            if len(head) < 16:
-                break
-            box_size = struct.unpack(">Q", head[8:16])[0]
-            header = 16
-        elif box_size == 0:
-            box_size = size - pos
-        if box_size < header or pos + box_size > size:
-            break
-        boxes.append((pos, box_size, kind, header))
-        pos += box_size
-    return boxes
 
 
 def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
@@ -172,7 +148,7 @@ def bmff_edits(source: Path, packet: bytes) -> tuple[dict[int, bytes], bytes]:
     size = source.stat().st_size
     patches: dict[int, bytes] = {}
     with open(source, "rb") as f:
-        for pos, _box_size, kind, header in _bmff_boxes(f, size):
+        for pos, _box_size, kind, header in bmff_boxes(f, size):
             if kind == b"uuid":
                 f.seek(pos + header)
                 if f.read(16) == XMP_UUID:
@@ -380,7 +356,7 @@ def _find_packet(f: BinaryIO, size: int, mime: str | None) -> bytes | None:
         "image/heif",
         "image/avif",
     ):
-        for pos, box_size, kind, header in _bmff_boxes(f, size):
+        for pos, box_size, kind, header in bmff_boxes(f, size):
             if kind == b"uuid" and box_size - header - 16 <= _MAX_XMP:
                 f.seek(pos + header)
                 if f.read(16) == XMP_UUID:

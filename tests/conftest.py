@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,29 @@ def short_lived_signer(tmp_path: Path, seconds: float) -> tuple[PemSigner, Path]
         )
     )
     return PemSigner.from_files(tmp_path / "key.pem", tmp_path / "chain.pem"), tmp_path / "root.pem"
+
+
+def find_box(data: bytes, kind: bytes, usertype: bytes | None = None) -> tuple[int, int]:
+    """Offset and size of a top-level BMFF box (a ``uuid`` box also by its user type)."""
+    from provenance.media import bmff_boxes
+
+    for pos, size, box, header in bmff_boxes(io.BytesIO(data), len(data)):
+        if box == kind and (usertype is None or data[pos + header : pos + header + 16] == usertype):
+            return pos, size
+    raise AssertionError(f"no top-level {kind!r} box")
+
+
+def sign_argv(source: Path, output: Path, *extra: str) -> list[str]:
+    """`provcheck sign SOURCE -o OUTPUT` with the TEST-ONLY fixtures signer, plus ``extra``."""
+    ca = FIXTURES / "testca"
+    return [
+        "sign",
+        str(source),
+        "-o",
+        str(output),
+        "--key",
+        str(ca / "test-signer.key"),
+        "--cert",
+        str(ca / "test-signer-chain.pem"),
+        *extra,
+    ]

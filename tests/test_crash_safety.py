@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, media
+from .conftest import FIXTURES, media, sign_argv
 
 CA = FIXTURES / "testca"
 
@@ -35,21 +35,7 @@ def _big_clip(path: Path, mib: int) -> Path:
 
 
 def _sign_cmd(src: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "provcheck",
-        "sign",
-        str(src),
-        "-o",
-        str(out),
-        "--key",
-        str(CA / "test-signer.key"),
-        "--cert",
-        str(CA / "test-signer-chain.pem"),
-        "--ai",
-        "fully",
-    ]
+    return [sys.executable, "-m", "provcheck", *sign_argv(src, out, "--ai", "fully")]
 
 
 def _sha(p: Path) -> str:

@@ -20,32 +20,20 @@ from provenance import (
     verify,
     xmp,
 )
+from provenance.media import C2PA_BMFF_UUID as C2PA_UUID
 from provenance.xmp import _jpeg_segments
 
-from .conftest import FIXTURES, TEST_ROOT, media, short_lived_signer
+from .conftest import FIXTURES, TEST_ROOT, find_box, media, short_lived_signer
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 CA, OTHER = FIXTURES / "testca", FIXTURES / "testca-untrusted"
 SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
 STRANGER = PemSigner.from_files(OTHER / "test-signer.key", OTHER / "test-signer-chain.pem")
-C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 
-def _boxes(data: bytes) -> list[tuple[int, int, bytes]]:
-    pos, out = 0, []
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        out.append((pos, size, data[pos + 4 : pos + 8]))
-        pos += size
-    return out
-
-
 def _c2pa_box(data: bytes) -> tuple[int, int]:
-    for pos, size, kind in _boxes(data):
-        if kind == b"uuid" and data[pos + 8 : pos + 24] == C2PA_UUID:
-            return pos, size
-    raise AssertionError("no C2PA box")
+    return find_box(data, b"uuid", C2PA_UUID)
 
 
 def check(
@@ -126,7 +114,7 @@ def test_chain_to_an_untrusted_root() -> None:
 def test_manifest_spliced_from_another_mp4(tmp_path: Path) -> None:
     signed, target = media("ai_generated.mp4").read_bytes(), media("unsigned.mp4").read_bytes()
     pos, size = _c2pa_box(signed)
-    ftyp = _boxes(target)[0][1]
+    ftyp = find_box(target, b"ftyp")[1]
     out = tmp_path / "splice.mp4"
     out.write_bytes(target[:ftyp] + signed[pos : pos + size] + target[ftyp:])
     check(out, Verdict.TAMPERED, ("assertion.bmffHash.mismatch",), "changed after it was signed")

@@ -26,7 +26,7 @@ from provenance import (
 )
 from provenance.policy import BlockedTerms, PromptLength, RequireAILabel, RequireTrusted
 
-from .conftest import FIXTURES, TEST_ROOT, UNTRUSTED_ROOT, media
+from .conftest import FIXTURES, TEST_ROOT, UNTRUSTED_ROOT, find_box, media
 
 CA = FIXTURES / "testca"
 OTHER = FIXTURES / "testca-untrusted"
@@ -61,9 +61,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["stranger"] = d / "stranger.mp4"
     sign(media("unsigned.mp4"), out["stranger"], signer=STRANGER, ai="fully", ingredients=[PHOTO])
     data = bytearray(out["good"].read_bytes())
-    pos = 0
-    while data[pos + 4 : pos + 8] != b"mdat":  # the top-level media box
-        pos += int.from_bytes(data[pos : pos + 4], "big")
+    pos, _ = find_box(bytes(data), b"mdat")
     data[pos + 100] ^= 0xFF
     out["tampered"] = d / "tampered.mp4"
     out["tampered"].write_bytes(bytes(data))

@@ -8,24 +8,15 @@ from hypothesis import strategies as st
 
 from provenance import TrustConfig, Verdict, verify_bytes
 
-from .conftest import TEST_ROOT, media
+from .conftest import TEST_ROOT, find_box, media
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 CLIP = media("captured.mp4").read_bytes()
 PHOTO = media("photo_captured.jpg").read_bytes()
 
 
-def _mdat(data: bytes) -> tuple[int, int]:
-    pos = 0
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        if data[pos + 4 : pos + 8] == b"mdat":
-            return pos + 8, size - 8
-        pos += size
-    raise AssertionError("fixture has no mdat")
-
-
-MDAT_START, MDAT_SIZE = _mdat(CLIP)
+_MDAT_POS, _MDAT_BOX = find_box(CLIP, b"mdat")
+MDAT_START, MDAT_SIZE = _MDAT_POS + 8, _MDAT_BOX - 8
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

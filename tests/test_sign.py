@@ -35,7 +35,7 @@ from provenance import (
     xmp,
 )
 
-from .conftest import FIXTURES, media, short_lived_signer
+from .conftest import FIXTURES, media, short_lived_signer, sign_argv
 from .tsa_server import TSAServer, make_tsa
 
 CA = FIXTURES / "testca"
@@ -397,15 +397,9 @@ def test_cli_sign_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "gen.mp4"
     r = CliRunner().invoke(
         cli,
-        [
-            "sign",
-            str(media("unsigned.mp4")),
-            "-o",
-            str(out),
-            "--key",
-            str(CA / "test-signer.key"),
-            "--cert",
-            str(CA / "test-signer-chain.pem"),
+        sign_argv(
+            media("unsigned.mp4"),
+            out,
             "--ai",
             "fully",
             "--ingredient",
@@ -414,43 +408,19 @@ def test_cli_sign_end_to_end(tmp_path: Path) -> None:
             "My clip",
             "--manifest",
             str(extra),
-        ],
+        ),
     )
     assert r.exit_code == 0, r.stderr
     assert "signed" in r.stderr and r.stdout == ""
     report = verify(out, trust=TRUST)
     assert (report.verdict, report.ai_generated) == (Verdict.TRUSTED, AIGeneration.FULLY)
     assert report.manifest is not None and report.manifest.title == "My clip"
-    r = CliRunner().invoke(
-        cli,
-        [
-            "sign",
-            str(media("unsigned.mp4")),
-            "-o",
-            str(out),
-            "--key",
-            str(CA / "test-signer.key"),
-            "--cert",
-            str(CA / "test-signer-chain.pem"),
-        ],
-    )
+    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out))
     assert r.exit_code == 5 and "already exists" in r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     r = CliRunner().invoke(
-        cli,
-        [
-            "sign",
-            str(media("unsigned.mp4")),
-            "-o",
-            str(tmp_path / "x.mp4"),
-            "--key",
-            str(CA / "test-signer.key"),
-            "--cert",
-            str(CA / "test-signer-chain.pem"),
-            "--manifest",
-            str(bad),
-        ],
+        cli, sign_argv(media("unsigned.mp4"), tmp_path / "x.mp4", "--manifest", str(bad))
     )
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
 

@@ -408,7 +408,7 @@ def _judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repo
             "no trust anchors are configured, so no signer can be trusted: run "
             "`provcheck trust update` (official C2PA trust list) or pass --trust PEM"
         )
-    if manifest is not None and _self_signed(raw.crjson, manifest.label):
+    if manifest is not None and _self_signed(cr_by_label.get(manifest.label)):
         notes.append(
             "the signing certificate is self-signed (issuer = subject): anyone can "
             "put any name in such a certificate, so its name proves nothing"
@@ -527,8 +527,7 @@ def _untrusted_only_in_ingredients(active_results: Mapping[str, Any]) -> bool:
     )
 
 
-def _self_signed(cr: Mapping[str, Any] | None, label: str) -> bool:
-    m = _crjson_by_label(cr).get(label)
+def _self_signed(m: Mapping[str, Any] | None) -> bool:
     sig = m.get("signature") if isinstance(m, Mapping) else None
     cert = sig.get("certificateInfo") if isinstance(sig, Mapping) else None
     if not isinstance(cert, Mapping):

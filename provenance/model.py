@@ -30,6 +30,11 @@ __all__ = [
     "exit_code_for",
 ]
 
+# How far a report's claims can be believed (Report.claims, JSON "claims").
+CLAIMS_VERIFIED = "verified"
+CLAIMS_UNVERIFIED = "unverified"  # claimed by a broken manifest, not verified
+CLAIMS_NONE = "none"
+
 # C2PA signing algorithms provcheck signs with (the native library's names).
 SIGNING_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
@@ -338,11 +343,26 @@ class Report:
     def signer(self) -> Signer | None:
         return self.manifest.signer if self.manifest else None
 
+    @property
+    def claims(self) -> str:
+        """How far the manifest's claims (AI value, title, signer, actions) can be believed.
+
+        ``verified`` only when the signature is valid and the content hash matches
+        (trusted / untrusted); ``unverified`` when they come from a broken manifest
+        (tampered / invalid): shown as *claimed, not verified*; ``none`` without a manifest.
+        """
+        if self.verdict in (Verdict.TRUSTED, Verdict.UNTRUSTED):
+            return CLAIMS_VERIFIED
+        if self.manifest is not None or self.verdict in (Verdict.TAMPERED, Verdict.INVALID):
+            return CLAIMS_UNVERIFIED
+        return CLAIMS_NONE
+
     def to_dict(self) -> dict[str, Any]:
         signer = self.signer
         return {
             "path": self.path,
             "verdict": self.verdict.value,
+            "claims": self.claims,
             "reason": self.reason,
             "ai_generated": self.ai_generated.value,
             "ai_reason": self.ai_reason,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -17,9 +18,25 @@ FIXTURES = ROOT / "fixtures"
 MEDIA = FIXTURES / "media"
 TEST_ROOT = FIXTURES / "testca" / "test-root-ca.pem"
 UNTRUSTED_ROOT = FIXTURES / "testca-untrusted" / "test-root-ca.pem"
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus" / "c2pa-rs"
-SHARED_TRUST = SHARED / "trust"
+# Third-party assets live in the repository (fixtures/third_party, with licences and
+# sources), so a clone with nothing beside it runs every test.
+THIRD_PARTY = FIXTURES / "third_party"
+CORPUS = THIRD_PARTY / "c2pa-rs"
+SHARED_TRUST = THIRD_PARTY / "c2pa-trust-lists"
+RUBRICS = THIRD_PARTY / "c2pa-signal-rubrics"
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of an external tool a test needs. Missing, it skips the test, unless
+    PROVCHECK_REQUIRE_TOOLS=1 (set by .ci/run), where a missing tool is a failure."""
+    exe = shutil.which(name)
+    if exe is None:
+        if os.environ.get("PROVCHECK_REQUIRE_TOOLS") == "1":
+            pytest.fail(
+                f"{name} is required (PROVCHECK_REQUIRE_TOOLS=1): apt-get install {package}"
+            )
+        pytest.skip(f"{name} not installed (apt-get install {package})")
+    return exe
 
 
 def media(name: str) -> Path:
@@ -33,8 +50,6 @@ def test_trust() -> TrustConfig:
 
 @pytest.fixture
 def corpus() -> Path:
-    if not (CORPUS / "expected.json").exists():
-        pytest.skip("../shared/corpus/c2pa-rs is not beside the repository")
     return CORPUS
 
 

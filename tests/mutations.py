@@ -29,7 +29,7 @@ SEEDS = [
         "synthetic_voice.wav",
     )
 ]
-_CORPUS = ROOT.parent / "shared" / "corpus" / "c2pa-rs"
+_CORPUS = ROOT / "fixtures" / "third_party" / "c2pa-rs"
 KINDS = (
     "flip",
     "truncate",

@@ -3,7 +3,6 @@ string from a file ever runs as script."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from provcheck.app import cli
 from provenance import PemSigner, sign
 
-from .conftest import FIXTURES, TEST_ROOT, media
+from .conftest import FIXTURES, TEST_ROOT, media, require_tool
 
 EVIL = '<script>document.title="pwned"</script><img src=x onerror="document.title=1">'
 FLAGS = [
@@ -30,12 +29,7 @@ FLAGS = [
 
 
 def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium must be installed in CI (.ci/run installs it)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return exe
+    return shutil.which("chromium-browser") or require_tool("chromium", "chromium")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from provcheck.app import cli
 
-from .conftest import TEST_ROOT, media
+from .conftest import CORPUS, TEST_ROOT, media
 from .test_trust import trust_server  # noqa: F401  (fixture)
 
 
@@ -217,16 +217,23 @@ def test_version() -> None:
     assert r.exit_code == 0 and "provcheck, version" in r.stdout
 
 
-def test_shared_corpus_tool(corpus: Path) -> None:
-    tool = corpus.parent.parent / "tools" / "check-corpus"
-    proc = subprocess.run(
-        [sys.executable, str(tool), "--provcheck", f"{sys.executable} -m provcheck"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "9 passed, 0 failed" in proc.stdout
+_EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(_EXPECTED["files"]))
+def test_corpus_file_as_expected(name: str) -> None:
+    """Each real c2pa-rs asset gets the verdict a correct verifier reaches (expected.json),
+    through the real CLI in a fresh interpreter, exactly as ``check-corpus`` runs it."""
+    want = _EXPECTED["files"][name]
+    argv = [sys.executable, "-m", "provcheck", "--format", "json"]
+    argv += ["--trust", str(CORPUS / _EXPECTED["trust_anchors"]), str(CORPUS / name)]
+    for frag in want.get("fragments", []):
+        argv += ["--fragment", str(CORPUS / frag)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    got = next(r for r in json.loads(proc.stdout)["results"] if Path(r["path"]).name == name)
+    assert (got["verdict"], got["ai_generated"]) == (want["verdict"], want["ai_generated"])
+    assert set(want.get("codes", [])) <= set(got["status_codes"])
+    assert "Traceback" not in proc.stderr
 
 
 def test_usage_error_stays_2() -> None:

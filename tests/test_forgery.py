@@ -92,12 +92,8 @@ def test_self_signed_certificate_claiming_a_famous_name(tmp_path: Path) -> None:
     assert report.signer.organization == "Adobe Inc."  # type: ignore[attr-defined]
     assert any("self-signed" in n for n in report.notes)  # type: ignore[attr-defined]
     # Even trusting every official C2PA root does not help it.
-    official = (
-        TrustConfig.from_files(
-            anchors=[FIXTURES.parent.parent / "shared" / "trust" / "C2PA-TRUST-LIST.pem"]
-        )
-        if (FIXTURES.parent.parent / "shared" / "trust").is_dir()
-        else TrustConfig()
+    official = TrustConfig.from_files(
+        anchors=[FIXTURES / "third_party" / "c2pa-trust-lists" / "C2PA-TRUST-LIST.pem"]
     )
     assert verify(out, trust=official).verdict is Verdict.UNTRUSTED
 

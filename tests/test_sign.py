@@ -35,7 +35,7 @@ from provenance import (
     xmp,
 )
 
-from .conftest import FIXTURES, media, short_lived_signer, sign_argv
+from .conftest import FIXTURES, media, require_tool, short_lived_signer, sign_argv
 from .tsa_server import TSAServer, make_tsa
 
 CA = FIXTURES / "testca"
@@ -334,11 +334,7 @@ def test_xmp_label_written_and_read(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["unsigned.mp4", "photo_captured.jpg"])
 def test_exiftool_reads_the_label(tmp_path: Path, name: str) -> None:
-    exiftool = shutil.which("exiftool")
-    if exiftool is None:
-        if os.environ.get("CI"):
-            pytest.fail("exiftool must be installed in CI (.ci/run installs it)")
-        pytest.skip("exiftool not installed (apt-get install libimage-exiftool-perl)")
+    exiftool = require_tool("exiftool", "libimage-exiftool-perl")
     out = tmp_path / f"signed{Path(name).suffix}"
     sign(media(name), out, signer=SIGNER, ai="partly")
     proc = subprocess.run(

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from provenance import PemSigner, TrustConfig, Verdict, sign, verify
-from tests.conftest import FIXTURES, MEDIA, TEST_ROOT, require_tool
+
+from .conftest import FIXTURES, MEDIA, TEST_ROOT, require_tool
 
 INTEROP = Path(__file__).resolve().parent / "interop"
 SCRIPT = INTEROP / "c2pa_ts.mjs"

@@ -462,7 +462,13 @@ class RemoteRepository:
         raise RepositoryError(f"{self.base_url}: a resolution service is read-only here")
 
     def close(self) -> None:
-        pass
+        """Nothing to release: every request is its own connection."""
+
+    def __enter__(self) -> RemoteRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Internals ----------------------------------------------------------------------
 

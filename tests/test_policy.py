@@ -170,10 +170,13 @@ def test_tampered_source_is_refused(clips: dict[str, Path], policy: Policy) -> N
     assert "is tampered" in failed(d)["refuse-tampered-sources"]
 
 
-def test_ai_implied_by_an_ai_source(clips: dict[str, Path], policy: Policy) -> None:
-    # the unlabelled clip made from an AI-generated source must carry the label
-    d = gate(clips["unlabelled"], policy=policy, trust=TRUST, sources=[media("ai_generated.mp4")])
-    assert "source" in failed(d)["require-ai-label"]
+def test_ai_implied_by_an_ai_source(clips: dict[str, Path]) -> None:
+    # the conditional form: the unlabelled clip made from an AI-generated source must say so
+    pol = Policy.from_mapping({"output": {"require_ai_label_if_ai_made": True}})
+    d = gate(clips["unlabelled"], policy=pol, trust=TRUST, sources=[media("ai_generated.mp4")])
+    why = failed(d)["require-ai-label-if-ai-made"]
+    assert "source" in why and "ai_generated.mp4" in why
+    assert gate(clips["unlabelled"], policy=pol, trust=TRUST, sources=[PHOTO]).passed
 
 
 def test_unsigned_source_linked_by_recorded_hash(tmp_path: Path, policy: Policy) -> None:

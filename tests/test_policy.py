@@ -315,3 +315,19 @@ def test_upload_example_runs(clips: dict[str, Path]) -> None:
         trust_anchor=TEST_ROOT,
     )
     assert not ok and any("do not say so" in r for r in reasons)
+
+
+def test_example_policy_uses_every_key() -> None:
+    import tomllib
+
+    from provenance.policy.config import SECTIONS
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / "examples" / "publish-policy.toml"
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    for section, entries in SECTIONS.items():
+        for key in (k for e in entries for k in e.keys):
+            used = key in doc[section] or any(key in alt for alt in doc[section].get("any_of", []))
+            assert used, f"examples/publish-policy.toml does not show [{section}] {key}"
+    pol = Policy.from_toml(path)
+    assert pol.ai_made and {r.name for r in pol.walk()} >= {"any-of", "require-ai-label"}

@@ -159,3 +159,9 @@ def test_cli_gate_refuses_on_a_runaway_pattern(tmp_path: Path) -> None:
     )
     assert r.exit_code == 1, r.output
     assert "did not finish within" in r.stdout and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("rule", [BlockedTerms, BlockedPatterns])
+def test_a_bare_string_is_not_a_list(rule: type) -> None:
+    with pytest.raises(PolicyError, match="must be a tuple of strings"):
+        rule("nude")

@@ -24,6 +24,12 @@ __all__ = [
 PromptEvaluator = Callable[[str], "bool | tuple[bool, str]"]
 
 
+def _check_strings(what: str, value: object) -> None:
+    # A bare string would be taken letter by letter.
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):  # type: ignore[attr-defined]
+        raise PolicyError(f"{what} must be a tuple of strings, not {value!r}")
+
+
 @dataclass(frozen=True)
 class BlockedTerms(PromptRule):
     """Refuses a prompt that contains one of ``terms``. Both sides are folded first
@@ -36,6 +42,7 @@ class BlockedTerms(PromptRule):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_strings("blocked terms", self.terms)
         try:
             object.__setattr__(self, "_matcher", TermMatcher(self.terms))
         except ValueError as exc:
@@ -64,6 +71,7 @@ class BlockedPatterns(PromptRule):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_strings("blocked patterns", self.patterns)
         compiled = []
         for p in self.patterns:
             try:

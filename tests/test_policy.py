@@ -3,20 +3,16 @@ source photo, and is refused with the right reason otherwise."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from provcheck.app import cli
 from provenance import (
     AllOf,
     AnyOf,
-    PemSigner,
     Policy,
     PolicyError,
     PolicyRefused,
@@ -24,15 +20,18 @@ from provenance import (
     gate,
     sign,
 )
-from provenance.policy import BlockedTerms, PromptLength, RequireAILabel, RequireTrusted
+from provenance.policy import (
+    BlockedTerms,
+    GateContext,
+    PromptLength,
+    RequireAILabel,
+    RequireTrusted,
+)
+from provenance.verify import verify
 
-from .conftest import FIXTURES, TEST_ROOT, UNTRUSTED_ROOT, find_box, media
+from .conftest import TEST_ROOT, media
+from .policy_support import PHOTO, SIGNER, SIGNER_FP, TRUST, failed, make_clips
 
-CA = FIXTURES / "testca"
-OTHER = FIXTURES / "testca-untrusted"
-SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
-STRANGER = PemSigner.from_files(OTHER / "test-signer.key", OTHER / "test-signer-chain.pem")
-PHOTO = media("photo_captured.jpg")
 MINIMAL = """\
 [output]
 require_credentials = true
@@ -45,27 +44,10 @@ blocked_terms = ["forbidden-term"]
 """
 
 
-def _fingerprint(chain: Path) -> str:
-    leaf = x509.load_pem_x509_certificates(chain.read_bytes())[0]
-    return hashlib.sha256(leaf.public_bytes(serialization.Encoding.DER)).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("gate")
-    out = {}
-    out["good"] = d / "good.mp4"
-    sign(media("unsigned.mp4"), out["good"], signer=SIGNER, ai="fully", ingredients=[PHOTO])
-    out["unlabelled"] = d / "unlabelled.mp4"
-    sign(media("unsigned.mp4"), out["unlabelled"], signer=SIGNER, ingredients=[PHOTO])
-    out["stranger"] = d / "stranger.mp4"
-    sign(media("unsigned.mp4"), out["stranger"], signer=STRANGER, ai="fully", ingredients=[PHOTO])
-    data = bytearray(out["good"].read_bytes())
-    pos, _ = find_box(bytes(data), b"mdat")
-    data[pos + 100] ^= 0xFF
-    out["tampered"] = d / "tampered.mp4"
-    out["tampered"].write_bytes(bytes(data))
-    out["unsigned"] = media("unsigned.mp4")
+    out = make_clips(d)
     out["policy"] = d / "policy.toml"
     out["policy"].write_text(MINIMAL)
     return out
@@ -74,13 +56,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def policy(clips: dict[str, Path]) -> Policy:
     return Policy.from_toml(clips["policy"])
-
-
-TRUST = TrustConfig.from_files(anchors=[TEST_ROOT, UNTRUSTED_ROOT])
-
-
-def failed(decision: object) -> dict[str, str]:
-    return {o.rule: o.reason for o in decision.failures}  # type: ignore[attr-defined]
 
 
 def test_minimal_policy_passes_the_good_clip(clips: dict[str, Path], policy: Policy) -> None:
@@ -103,8 +78,9 @@ def test_unlabelled_is_refused(clips: dict[str, Path], policy: Policy) -> None:
 
 def test_signer_not_allowed(clips: dict[str, Path], tmp_path: Path) -> None:
     p = tmp_path / "p.toml"
-    fp = _fingerprint(CA / "test-signer-chain.pem")
-    p.write_text(MINIMAL.replace("[prompt]", f'allowed_signer_fingerprints = ["{fp}"]\n\n[prompt]'))
+    p.write_text(
+        MINIMAL.replace("[prompt]", f'allowed_signer_fingerprints = ["{SIGNER_FP}"]\n\n[prompt]')
+    )
     pol = Policy.from_toml(p)
     good = gate(clips["good"], policy=pol, trust=TRUST, sources=[PHOTO], ai_made=True)
     assert good.passed, failed(good)
@@ -170,10 +146,13 @@ def test_tampered_source_is_refused(clips: dict[str, Path], policy: Policy) -> N
     assert "is tampered" in failed(d)["refuse-tampered-sources"]
 
 
-def test_ai_implied_by_an_ai_source(clips: dict[str, Path], policy: Policy) -> None:
-    # the unlabelled clip made from an AI-generated source must carry the label
-    d = gate(clips["unlabelled"], policy=policy, trust=TRUST, sources=[media("ai_generated.mp4")])
-    assert "source" in failed(d)["require-ai-label"]
+def test_ai_implied_by_an_ai_source(clips: dict[str, Path]) -> None:
+    # the conditional form: the unlabelled clip made from an AI-generated source must say so
+    pol = Policy.from_mapping({"output": {"require_ai_label_if_ai_made": True}})
+    d = gate(clips["unlabelled"], policy=pol, trust=TRUST, sources=[media("ai_generated.mp4")])
+    why = failed(d)["require-ai-label-if-ai-made"]
+    assert "source" in why and "ai_generated.mp4" in why
+    assert gate(clips["unlabelled"], policy=pol, trust=TRUST, sources=[PHOTO]).passed
 
 
 def test_unsigned_source_linked_by_recorded_hash(tmp_path: Path, policy: Policy) -> None:
@@ -193,7 +172,11 @@ def test_composition_in_code(clips: dict[str, Path]) -> None:
     assert gate(clips["stranger"], policy=pol, trust=TrustConfig()).passed  # labelled
     d = gate(clips["unlabelled"], policy=pol, trust=TrustConfig(), prompt="y" * 11, ai_made=True)
     assert set(failed(d)) == {"any-of", "prompt-length"}
-    assert AllOf(RequireTrusted()).evaluate  # combinators are rules too
+    # combinators are rules too: an all-of reports each rule's own outcome
+    ctx = GateContext(output=verify(clips["stranger"], trust=TrustConfig()))
+    assert AllOf(RequireTrusted()).evaluate(ctx) == RequireTrusted().evaluate(ctx)
+    [only] = AllOf(RequireTrusted()).evaluate(ctx)
+    assert (only.rule, only.layer, only.passed) == ("require-trusted", "output", False)
 
 
 def test_python_evaluator_and_entry_point(
@@ -332,3 +315,19 @@ def test_upload_example_runs(clips: dict[str, Path]) -> None:
         trust_anchor=TEST_ROOT,
     )
     assert not ok and any("do not say so" in r for r in reasons)
+
+
+def test_example_policy_uses_every_key() -> None:
+    import tomllib
+
+    from provenance.policy.config import SECTIONS
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / "examples" / "publish-policy.toml"
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    for section, entries in SECTIONS.items():
+        for key in (k for e in entries for k in e.keys):
+            used = key in doc[section] or any(key in alt for alt in doc[section].get("any_of", []))
+            assert used, f"examples/publish-policy.toml does not show [{section}] {key}"
+    pol = Policy.from_toml(path)
+    assert pol.ai_made and {r.name for r in pol.walk()} >= {"any-of", "require-ai-label"}

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ FLAGS = [
 ]
 
 
+_TRAMPOLINE = """
+import fcntl, os, sys
+r, w = (fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3])
+os.dup2(r, 3)
+os.dup2(w, 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class ChromiumError(RuntimeError):
     """The browser said no, died, or did not answer in time."""
 
@@ -50,15 +60,19 @@ class Browser:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 
-        # Chromium reads fd 3 and writes fd 4; the shell puts the pipe ends there.
+        # Chromium reads fd 3 and writes fd 4: a tiny trampoline puts the pipe ends there
+        # (sh cannot redirect from fds above 9).
         argv = [exe, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"]
-        self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}', "sh", *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(to_child_r, from_child_w),
-        )
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = profile / "chromium.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _TRAMPOLINE, str(to_child_r), str(from_child_w), *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(to_child_r, from_child_w),
+            )
         os.close(to_child_r)
         os.close(from_child_w)
         self._buf = b""
@@ -99,7 +113,10 @@ class Browser:
         msg: dict[str, Any] = {"id": self._next, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        except BrokenPipeError:
+            raise ChromiumError(f"Chromium is gone: {self._tail()}") from None
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             reply = self._read(deadline)
@@ -131,11 +148,19 @@ class Browser:
             if ready:
                 chunk = os.read(self._from_child, 1 << 20)
                 if not chunk:
-                    raise ChromiumError(f"Chromium exited (code {self.proc.poll()})")
+                    raise ChromiumError(f"Chromium exited: {self._tail()}")
                 self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
         msg: dict[str, Any] = json.loads(raw)
         return msg
+
+    def _tail(self) -> str:
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        text = self.log.read_text(errors="replace")[-1500:]
+        return f"exit code {self.proc.poll()}; {text}"
 
     def page(self, width: int = 1280, height: int = 900) -> Page:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]

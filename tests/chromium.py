@@ -209,6 +209,17 @@ class Page:
             raise ChromiumError(f"{expression[:80]}: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
+    def wait_for(self, condition: str, timeout: float = 10.0) -> None:
+        """Wait until the JavaScript expression ``condition`` is truthy in the page."""
+        ok = self.eval(
+            "new Promise(done => { const end = performance.now() + " + str(timeout * 1000) + ";"
+            " const poll = () => { if (" + condition + ") done(true);"
+            " else if (performance.now() > end) done(false); else setTimeout(poll, 20); };"
+            " poll(); })"
+        )
+        if not ok:
+            raise ChromiumError(f"timed out waiting for {condition}")
+
     def click(self, selector: str) -> None:
         """A real mouse click at the centre of the first element matching ``selector``."""
         box = self.eval(

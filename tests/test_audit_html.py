@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -97,9 +98,35 @@ def _parse(html: str) -> _Dom:
 
 
 def _row(html: str, name: str) -> str:
-    """The markup of one file's row (its summary line and its detail)."""
-    (row,) = [r for r in html.split('<details class="row"')[1:] if f"<b>{name}</b>" in r]
+    """The markup of one file's table row."""
+    rows = html.split("\n</div>\n</div>\n")[0].split('<details class="row"')[1:]
+    (row,) = [r for r in rows if f"<b>{name}</b>" in r]
     return row
+
+
+def _details(html: str) -> list[dict[str, Any]]:
+    """The page's data block: one file's detail per row, in row order."""
+    (block,) = re.findall(
+        r'<script type="application/json" id="details">(.*?)</script>', html, re.S
+    )
+    data: list[dict[str, Any]] = json.loads(block)
+    return data
+
+
+def _detail(html: str, name: str) -> dict[str, Any]:
+    (i,) = re.findall(r'data-i="(\d+)"', _row(html, name))
+    return _details(html)[int(i)]
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +153,14 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_html_is_escaped_and_self_contained(report: Path) -> None:
     html = report.read_text()
     dom = _parse(html)
-    assert EVIL not in html
-    # the hostile title is shown, as text, in evil.mp4's detail
-    assert "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;" in _row(html, "evil.mp4")
-    # exactly our one style and one script; nothing to fetch, no handler, no inline style
-    assert [t for t, _ in dom.tags].count("script") == 1
+    assert EVIL not in html and "<img src=x" not in html
+    # the hostile title is kept, as data, in evil.mp4's detail (HTML-safe JSON: no "<")
+    assert ["Title", EVIL] in _detail(html, "evil.mp4")["c"][1]
+    assert "\\u003cscript\\u003edocument.title" in html
+    # exactly our one style, our one script and one JSON data block; nothing to fetch,
+    # no event handler, no inline style, no link
+    scripts = [a for t, a in dom.tags if t == "script"]
+    assert scripts == [{"type": "application/json", "id": "details"}, {}]
     assert [t for t, _ in dom.tags].count("style") == 1
     for tag, attrs in dom.tags:
         assert not [a for a in attrs if a.startswith("on") or a in ("style", "href", "srcset")]
@@ -149,7 +179,7 @@ def test_csp_admits_exactly_the_page_own_style_and_script(report: Path) -> None:
 
     assert csp == (
         "default-src 'none'; img-src data:; "
-        f"style-src {digest(dom.raw['style'][0])}; script-src {digest(dom.raw['script'][0])}; "
+        f"style-src {digest(dom.raw['style'][0])}; script-src {digest(dom.raw['script'][1])}; "
         "base-uri 'none'; form-action 'none'"
     )
 
@@ -179,7 +209,7 @@ def test_table_summary_and_plain_words(report: Path) -> None:
     assert counts[("ai", "fully")] == 4  # ai_generated, tampered (claimed), voice, evil
     assert counts[("ai", "partly")] == 1
     assert sum(n for (g, _), n in counts.items() if g == "ai") == len(FILES)
-    text = " ".join(dom.text)
+    text = " ".join(dom.text + _strings(_details(html)))
     assert "Generated with an AI tool" in text and "Partly made with AI" in text
     # no Python, no raw MediaInfo keys, no jargon as the headline of the AI column
     for raw in ("None", "codecid_version", "format_info", "True", "False"):
@@ -194,14 +224,24 @@ def test_claims_of_broken_credentials_are_claimed_not_verified(report: Path) -> 
     # INVALID never sits beside a reassuring "no AI": neutral style, "claims" wording
     assert '<span class="ai ai-claimed">Claims no AI<small>claimed, not verified</small>' in invalid
     assert "ai-no" not in invalid
-    assert "What its broken credentials claim (not verified)" in invalid
     assert '<span class="signer claimed">' in invalid
+    detail = _detail(html, "invalid.mp4")
+    assert detail["a"] == ["Claims no AI \u2014 claimed, not verified", "ai-claimed"]
+    heading, lines, claimed = detail["c"]
+    assert heading == "What its broken credentials claim (not verified)" and claimed == 1
+    assert [label for label, _ in lines] == ["Signed by", "Title", "Made with", "What was done"]
     tampered = _row(html, "tampered.mp4")
     assert "Claims to be AI-generated" in tampered and "ai-fully" not in tampered
     trusted = _row(html, "ai_generated.mp4")
     assert '<span class="ai ai-fully">Generated with an AI tool' in trusted
-    assert "What its credentials say" in trusted and "claimed" not in trusted
-    assert "trusted via test-root-ca" in trusted
+    assert "trusted via test-root-ca" in trusted and "claimed" not in trusted
+    detail = _detail(html, "ai_generated.mp4")
+    assert detail["c"][0] == "What its credentials say" and detail["c"][2] == 0
+    assert detail["a"] == [
+        "Generated with an AI tool \u2014 created, made by generative AI",
+        "ai-fully",
+    ]
+    assert not [t for t in _strings(detail) if "claimed" in t]
     xmp = _row(html, "stripped_keep_xmp.mp4")
     assert "unsigned metadata says: made by generative AI" in xmp
     assert 'data-stripped="1"' in xmp and '<span class="tag">stripped</span>' in xmp
@@ -247,16 +287,24 @@ def test_timestamp_without_time_container_tags_and_a_recovered_original() -> Non
     )
     reports = [dataclasses.replace(signed, manifest=no_time, container=tagged), stripped]
     html = render_html(reports, _summary(reports), version="test")
-    text = " ".join(_parse(html).text)
-    assert "time not readable (timestamp from Example TSA, authority not on a trust list)" in text
-    assert "None" not in text
-    assert "Brand version" in text and "0000.02" in text and "codecid_version" not in text
-    assert "Tag “xq_9”" in text  # an unknown key is labelled as a tag, not passed off as words
+    signed_detail = _detail(html, "ai_generated.mp4")
+    assert (
+        "Signed at",
+        "time not readable (timestamp from Example TSA, authority not on a trust list)",
+    ) in map(tuple, signed_detail["c"][1])
+    facts = dict(map(tuple, signed_detail["x"]))
+    assert facts["Brand version"] == "0000.02" and facts["Format"] == "QuickTime"
+    assert facts["Tag \u201cxq_9\u201d"] == "v"  # unknown keys are labelled as tags
+    text = " ".join(_parse(html).text + _strings(_details(html)))
+    assert "None" not in text and "codecid_version" not in text
     row = _row(html, "stripped.mp4")
     assert "Studio Signer" in row and "signer of the matched original" in row
+    heading, lines, claimed = _detail(html, "stripped.mp4")["c"]
+    assert heading == "The signed original it matches" and claimed == 0
     assert (
-        "97% similar: seconds 0\u20132 of this file match seconds 1\u20133 of the original" in row
-    )
+        "Match",
+        "97% similar: seconds 0\u20132 of this file match seconds 1\u20133 of the original",
+    ) in map(tuple, lines)
     assert '<span class="ai ai-fully">Generated with an AI tool' in row
 
 
@@ -357,12 +405,29 @@ def test_chromium_filters(page: Page) -> None:
     assert _shown(page) == f"{len(FILES)} of {len(FILES)} files"
 
 
-def test_chromium_expands_a_file_and_renders_it(page: Page, tmp_path: Path) -> None:
+def test_chromium_builds_a_file_detail_as_text_when_opened(page: Page, tmp_path: Path) -> None:
+    page.click("#f-reset")
     page.click('#rows > details[data-v="invalid"] > summary')
     assert page.eval("document.querySelector('#rows > details[data-v=invalid]').open") is True
+    page.wait_for("document.querySelector('#rows > details[data-v=invalid] .detail')")
     detail = page.eval(
         "document.querySelector('#rows > details[data-v=invalid] .detail').textContent"
     )
     assert "What its broken credentials claim (not verified)" in detail
+    assert "AI-generated?Claims no AI \u2014 claimed, not verified" in detail
+    # the hostile title is shown as text in evil.mp4's detail, and nothing of it runs
+    page.type("#f-text", "evil.mp4")
+    page.eval("new Promise(ok => setTimeout(ok, 300))")
+    page.click("#rows > details:not([hidden]) > summary")
+    page.wait_for("document.querySelector('#rows > details[open]:not([hidden]) .detail')")
+    shown = page.eval(
+        "document.querySelector('#rows > details[open]:not([hidden]) .detail').textContent"
+    )
+    assert "Title" + EVIL in shown
+    page.frames(2)
+    assert page.eval("document.title") == "provcheck audit report"
+    assert page.eval("document.querySelectorAll('.detail script, .detail img').length") == 0
+    assert page.eval("window.__csp") == []
+    page.click("#f-reset")
     shot = page.screenshot(tmp_path / "shot.png", full_page=True)
     assert shot.stat().st_size > 20_000

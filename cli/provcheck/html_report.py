@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -199,26 +200,8 @@ _TAG_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """One labelled line of a file's detail."""
-
-    label: str
-    text: str
-    cls: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Chain:
-    """An ingredient in words, with its own ingredients."""
-
-    title: str
-    relation: str
-    status: str
-    lines: tuple[Pair, ...]
-    children: tuple[Chain, ...]
-    bad: bool
-    claimed: bool
+# One labelled line of a file's detail: [label, text].
+Pair = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,13 +229,7 @@ class Row:
     stripped: bool
     warnings: int
     thumb: str | None
-    claims_heading: str
-    claims: tuple[Pair, ...]
-    chain: tuple[Chain, ...]
-    facts: tuple[Pair, ...]
-    problems: tuple[str, ...]
-    flags: tuple[str, ...]
-    technical: tuple[Pair, ...]
+    detail: dict[str, Any]  # built into the page by its script when the row is opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +250,7 @@ def render_html(
 ) -> str:
     """The whole page for an audit; deterministic for the same input and time."""
     import jinja2
+    from jinja2.utils import htmlsafe_json_dumps
 
     env = jinja2.Environment(
         autoescape=True,
@@ -296,6 +274,12 @@ def render_html(
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return template.render(
         rows=rows,
+        details=htmlsafe_json_dumps(
+            [row.detail for row in rows],
+            dumps=json.dumps,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
         files=len(reports),
         seconds=summary.seconds,
         skipped=summary.skipped,
@@ -372,14 +356,31 @@ def _row(index: int, r: Report, base: str) -> Row:
         )
     )
     flags = (*r.inconsistencies, *r.traces)
-    technical = [Pair("Path", r.path)]
+    technical: list[Pair] = []
     if r.status_codes:
-        technical.append(Pair("C2PA status codes", ", ".join(r.status_codes)))
+        technical.append(("C2PA status codes", ", ".join(r.status_codes)))
     if r.validation_state:
-        technical.append(Pair("Validation state", r.validation_state))
-    technical.append(Pair("AI signal (raw)", r.ai_reason))
+        technical.append(("Validation state", r.validation_state))
+    if r.ai_generated is not AIGeneration.UNKNOWN:
+        technical.append(("AI signal", r.ai_reason))
     if r.manifest and r.manifest.label:
-        technical.append(Pair("Manifest", r.manifest.label))
+        technical.append(("Manifest", r.manifest.label))
+    # Short keys, empty parts left out: this is most of a 5,000-row page.
+    detail: dict[str, Any] = {
+        "w": [_VERDICT_LABEL[r.verdict], _sentence(r.reason)],
+        "a": [ai_text + (f" \u2014 {ai_note}" if ai_note else ""), ai_class],
+    }
+    claims = list(_claim_lines(r))
+    if claims:
+        detail["c"] = [_claims_heading(r), claims, int(signer_claimed)]
+    parts = {
+        "p": list(problems),
+        "f": list(flags),
+        "m": [_chain(i) for i in r.manifest.ingredients] if r.manifest else [],
+        "x": list(_fact_lines(r)),
+        "t": technical,
+    }
+    detail.update((k, v) for k, v in parts.items() if v)
     return Row(
         index=index,
         name=name or r.path,
@@ -402,13 +403,7 @@ def _row(index: int, r: Report, base: str) -> Row:
         stripped=r.stripped or r.verdict is Verdict.STRIPPED,
         warnings=len(flags),
         thumb=_thumbnail(r.thumbnail_jpeg) if r.thumbnail_jpeg else None,
-        claims_heading=_claims_heading(r),
-        claims=tuple(_claim_lines(r)),
-        chain=tuple(_chain(i) for i in r.manifest.ingredients) if r.manifest else (),
-        facts=tuple(_fact_lines(r)),
-        problems=problems,
-        flags=flags,
-        technical=tuple(technical),
+        detail=detail,
     )
 
 
@@ -505,28 +500,28 @@ def _claim_lines(r: Report) -> Iterable[Pair]:
     rec = r.recovered
     if rec is not None:
         who = _name_of(rec.signer) if rec.signer else "an unnamed signer"
-        yield Pair("Original", rec.title or rec.entry_id[:12])
-        yield Pair("Signed by", who)
+        yield ("Original", rec.title or rec.entry_id[:12])
+        yield ("Signed by", who)
         if rec.signed_at:
-            yield Pair("Signed at", rec.signed_at)
-        yield Pair(
+            yield ("Signed at", rec.signed_at)
+        yield (
             "Match",
             f"{rec.similarity:.0%} similar: seconds {_span(rec.matched_range)} of this file"
             f" match seconds {_span(rec.original_range)} of the original",
         )
-        yield Pair("Its credentials now", f"{rec.verdict}: {rec.verdict_reason}")
+        yield ("Its credentials now", f"{rec.verdict}: {rec.verdict_reason}")
     if r.manifest is not None:
         yield from _manifest_lines(r.manifest)
     if r.remote_manifest_url:
-        yield Pair("Remote manifest", r.remote_manifest_url)
+        yield ("Remote manifest", r.remote_manifest_url)
 
 
 def _fact_lines(r: Report) -> Iterable[Pair]:
     """What the file itself shows, beside its credentials."""
     if r.fragments:
-        yield Pair("Fragments", ", ".join(r.fragments))
+        yield ("Fragments", ", ".join(r.fragments))
     if r.xmp_digital_source_type:
-        yield Pair("XMP label (unsigned)", _source_type_words(r.xmp_digital_source_type))
+        yield ("XMP label (unsigned)", _source_type_words(r.xmp_digital_source_type))
     c = r.container
     if c is not None:
         desc = [c.container or "unknown container", *c.codecs]
@@ -536,38 +531,38 @@ def _fact_lines(r: Report) -> Iterable[Pair]:
             desc.append(f"{c.duration_s:.1f} s")
         if c.frame_rate:
             desc.append(f"{_fps(c.frame_rate)} fps")
-        yield Pair("Media", ", ".join(desc))
+        yield ("Media", ", ".join(desc))
         writer = " ".join(x for x in (c.writing_application, c.encoder) if x)
         if writer:
-            yield Pair("Written by", writer)
+            yield ("Written by", writer)
         if c.encoded_date:
-            yield Pair("Encoded", c.encoded_date)
+            yield ("Encoded", c.encoded_date)
         if c.tagged_date and c.tagged_date != c.encoded_date:
-            yield Pair("Tagged", c.tagged_date)
+            yield ("Tagged", c.tagged_date)
         if c.title:
-            yield Pair("Title tag", c.title)
+            yield ("Title tag", c.title)
         if c.comment:
-            yield Pair("Comment tag", c.comment)
+            yield ("Comment tag", c.comment)
         for key, value in c.tags:
-            yield Pair(_TAG_LABELS.get(key, f"Tag “{key}”"), value)
+            yield (_TAG_LABELS.get(key, f"Tag “{key}”"), value)
     for note in r.notes:
-        yield Pair("Note", note)
+        yield ("Note", note)
 
 
 def _manifest_lines(m: Manifest) -> Iterable[Pair]:
     if m.signer is not None:
         s = m.signer
         issued = f" (certificate issued by {s.issuer})" if s.issuer else ""
-        yield Pair("Signed by", _name_of(s.to_dict()) + issued)
+        yield ("Signed by", _name_of(s.to_dict()) + issued)
     ts = m.timestamp
     if ts is not None and (ts.time or ts.authority):
         judged = {True: "trusted", False: "not on a trust list", None: "not checked"}[ts.trusted]
         by = f"timestamp from {ts.authority}, authority {judged}" if ts.authority else judged
-        yield Pair("Signed at", f"{ts.time or 'time not readable'} ({by})")
+        yield ("Signed at", f"{ts.time or 'time not readable'} ({by})")
     if m.title:
-        yield Pair("Title", m.title)
+        yield ("Title", m.title)
     if m.claim_generator:
-        yield Pair("Made with", m.claim_generator)
+        yield ("Made with", m.claim_generator)
     if m.actions:
         done = (
             _action_words(a.action)
@@ -575,29 +570,28 @@ def _manifest_lines(m: Manifest) -> Iterable[Pair]:
             + (f", by {a.software_agent}" if a.software_agent else "")
             for a in m.actions
         )
-        yield Pair("What was done", "; ".join(dict.fromkeys(done)))
+        yield ("What was done", "; ".join(dict.fromkeys(done)))
 
 
-def _chain(ing: Ingredient, depth: int = 0) -> Chain:
+def _chain(ing: Ingredient, depth: int = 0) -> list[Any]:
+    """An ingredient in words: [title, relation, status, claimed, bad, lines, children]."""
     m = ing.manifest
     lines: list[Pair] = []
     if m is not None:
         lines.extend(_manifest_lines(m))
         if m.ai_generated is not AIGeneration.UNKNOWN:
-            lines.append(Pair("AI (its own signal)", _AI_SHORT[m.ai_generated]))
-    lines.extend(Pair("Problem", p.message, "bad") for p in ing.problems if p.message)
-    children = (
-        tuple(_chain(i, depth + 1) for i in m.ingredients) if m is not None and depth < 8 else ()
-    )
-    return Chain(
-        title=ing.title or "(untitled)",
-        relation=_RELATIONSHIP_WORDS.get(ing.relationship or "", "ingredient"),
-        status=_INGREDIENT_STATUS_WORDS.get(ing.status, ing.status),
-        lines=tuple(lines),
-        children=children,
-        bad=ing.status in ("invalid", "missing") or bool(ing.problems),
-        claimed=m is not None and ing.status not in ("valid", "untrusted"),
-    )
+            lines.append(("AI (its own signal)", _AI_SHORT[m.ai_generated]))
+    lines.extend(("Problem", p.message) for p in ing.problems if p.message)
+    children = [_chain(i, depth + 1) for i in m.ingredients] if m is not None and depth < 8 else []
+    return [
+        ing.title or "(untitled)",
+        _RELATIONSHIP_WORDS.get(ing.relationship or "", "ingredient"),
+        _INGREDIENT_STATUS_WORDS.get(ing.status, ing.status),
+        int(m is not None and ing.status not in ("valid", "untrusted")),
+        int(ing.status in ("invalid", "missing") or bool(ing.problems)),
+        lines,
+        children,
+    ]
 
 
 def _action_words(action: str) -> str:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import csv
-import datetime as dt
 import io
 import json
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,28 +67,9 @@ def _csv(reports: Sequence[Report]) -> str:
 
 
 def _html(reports: Sequence[Report], summary: AuditSummary) -> str:
-    from importlib.resources import files
+    from .html_report import render_html
 
-    import jinja2
-
-    template_text = (files("provcheck") / "templates" / "report.html.j2").read_text("utf-8")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    template = env.from_string(template_text)
-    results = []
-    for r in reports:
-        d = r.to_dict()
-        d["thumbnail"] = (
-            base64.b64encode(r.thumbnail_jpeg).decode("ascii") if r.thumbnail_jpeg else None
-        )
-        results.append(d)
-    return template.render(
-        results=results,
-        summary=summary.to_dict(),
-        verdicts=[v.value for v in Verdict],
-        version=__version__,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        nonce=secrets.token_urlsafe(16),
-    )
+    return render_html(reports, summary, version=__version__)
 
 
 def render(fmt: str, reports: Sequence[Report], summary: AuditSummary, exit_code: int) -> str:

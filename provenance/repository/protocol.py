@@ -290,6 +290,12 @@ def _info(
     return EntryInfo(eid, summary, float(added), duration, int(manifest_size), problem)
 
 
+def _new_entry(p: _Prepared, added: float) -> Entry:
+    """The entry just stored from ``p`` (as :func:`_entry` would read it back)."""
+    summary, _ = _decode_summary(p.summary_json)
+    return Entry(p.id, p.manifest, p.fingerprint, summary, added)
+
+
 def _entry(eid: str, manifest: bytes, blob: bytes, summary_text: object, added: float) -> Entry:
     """A stored row as an :class:`Entry`; raises FingerprintError on a corrupt fingerprint."""
     summary, _ = _decode_summary(summary_text)

@@ -28,6 +28,7 @@ from .protocol import (
     _best,
     _entry,
     _info,
+    _new_entry,
     _prepare,
     _Prepared,
     _top_candidates,
@@ -268,8 +269,7 @@ class SQLiteRepository:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (p.id, p.manifest, p.fingerprint.algorithm, p.blob, p.summary_json, added),
         )
-        entry = _entry(p.id, p.manifest, p.blob, p.summary_json, added)
-        return entry, cur.lastrowid
+        return _new_entry(p, added), cur.lastrowid
 
     def remove(self, entry_id: str) -> bool:
         """Delete an entry and its index rows; False if there was none."""

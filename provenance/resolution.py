@@ -31,15 +31,23 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint as fp_mod
 from .errors import InputError, NetworkError
 from .fingerprint import FingerprintError, Match, VideoFingerprint
-from .repository import Entry, EntryInfo, ManifestStore, RepositoryError
+from .repository import (
+    Entry,
+    EntryInfo,
+    LookupResult,
+    ManifestStore,
+    NewEntry,
+    RepositoryError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.applications import Starlette
@@ -436,6 +444,28 @@ class RemoteRepository:
         )
         return self._verified(doc, local, limit)
 
+    @property
+    def location(self) -> str:
+        return self.base_url
+
+    def init(self) -> int:
+        raise RepositoryError(f"{self.base_url}: a resolution service has no schema to create")
+
+    def add_many(self, items: Iterable[NewEntry]) -> builtins.list[Entry]:
+        raise RepositoryError(f"{self.base_url}: a resolution service is read-only here")
+
+    def search(self, fingerprint: VideoFingerprint, limit: int = 10) -> LookupResult:
+        found = self.lookup(fingerprint, limit)
+        return LookupResult(tuple(found), candidates=len(found), postings=0)
+
+    def scan(
+        self, fingerprint: VideoFingerprint, limit: int = 10
+    ) -> builtins.list[tuple[Entry, Match]]:
+        return self.lookup(fingerprint, limit)
+
+    def __len__(self) -> int:
+        raise RepositoryError(f"{self.base_url}: a resolution service cannot be counted")
+
     def get(self, entry_id: str) -> Entry | None:
         data = self._get_manifest(entry_id)
         if data is None:
@@ -449,7 +479,7 @@ class RemoteRepository:
         self,
         manifest: bytes,
         fingerprint: VideoFingerprint,
-        summary: Mapping[str, Any] | None = None,
+        summary: Mapping[str, object] | None = None,
         *,
         entry_id: str | None = None,
     ) -> Entry:
@@ -467,7 +497,12 @@ class RemoteRepository:
     def __enter__(self) -> RemoteRepository:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     # Internals ----------------------------------------------------------------------

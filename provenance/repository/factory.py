@@ -40,10 +40,19 @@ def _postgres(spec: str) -> ManifestStore:
     return PostgresRepository(spec)
 
 
+def _resolution_service(spec: str) -> ManifestStore:
+    # A Soft Binding Resolution API endpoint: read-only, and never believed on its word.
+    from ..resolution import RemoteRepository
+
+    return RemoteRepository(spec)
+
+
 _SCHEMES: dict[str, Callable[[str], ManifestStore]] = {
     "sqlite": _sqlite,
     "postgresql": _postgres,
     "postgres": _postgres,
+    "https": _resolution_service,
+    "http": _resolution_service,
 }
 
 

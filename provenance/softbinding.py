@@ -108,9 +108,8 @@ def register_signed_file(
     """Register an already signed video file: its embedded manifest store, its fingerprint
     (from its soft-binding assertion when it carries ours, else computed) and a summary."""
     from . import fingerprint as fp_mod
-    from .verify import verify
 
-    report = verify(path, trust=trust)
+    report = _read_report(path, trust if trust is not None else TrustConfig())
     if report.manifest is None:
         raise InputError(f"{path}: no C2PA manifest to register ({report.reason})")
     if report.verdict in (Verdict.TAMPERED, Verdict.INVALID):
@@ -123,6 +122,35 @@ def register_signed_file(
     return register(
         repository, manifest=store, path=path, report=report, fingerprint=fp_mod.compute(path)
     )
+
+
+def _read_report(path: str | os.PathLike[str], trust: TrustConfig) -> Report:
+    """The judged credentials of a file (the read and judge steps of the pipeline, without
+    inspection or recovery: ``verify`` calls into this module, never the other way)."""
+    from . import _c2pa
+    from ._judge import judge
+
+    kind = media.sniff_path(path)
+    media.check_structure(path, kind)
+    mime = kind.mime if kind else None
+    base: dict[str, Any] = {
+        "path": os.fspath(path),
+        "format": mime,
+        "trust_configured": trust.has_signer_trust,
+    }
+    ctx = _c2pa.ReadContext(trust, _c2pa.ReadOptions())
+    try:
+        with open(path, "rb") as f:
+            raw = ctx.read(mime, f)
+    except _c2pa.ReadFailure as exc:
+        raise InputError(f"{os.fspath(path)}: {exc}: {exc.detail}") from exc
+    except OSError as exc:
+        raise InputError(f"{os.fspath(path)}: cannot read: {exc.strerror or exc}") from exc
+    finally:
+        ctx.close()
+    if raw.store is None or not raw.store.get("manifests"):
+        return Report(verdict=Verdict.UNSIGNED, reason="no C2PA manifest found", **base)
+    return judge(raw, trust, base)
 
 
 def lookup_file(repository: Any, path: str | os.PathLike[str], limit: int = 5) -> list[Any]:
@@ -201,7 +229,8 @@ def _revalidate(
     """The stored manifest validated again against the current trust, its hard binding to
     the (re-encoded) bytes set aside."""
     from . import _c2pa
-    from .verify import TAMPER_CODES, UNTRUSTED_CODES, _chain, _judge
+    from ._judge import chain_is_vouched, judge
+    from ._status import TAMPER_CODES, UNTRUSTED_CODES
 
     if not manifest.startswith(b"\x00") or b"jumb" not in manifest[:8]:
         return "unknown", "the repository holds no manifest store bytes for this entry"
@@ -213,15 +242,17 @@ def _revalidate(
         return "invalid", f"the stored manifest could not be validated: {exc}"
     finally:
         ctx.close()
-    base = {"path": os.fspath(path), "format": mime, "trust_configured": trust.has_signer_trust}
-    judged = _judge(raw, trust, base)
+    base: dict[str, Any] = {
+        "path": os.fspath(path),
+        "format": mime,
+        "trust_configured": trust.has_signer_trust,
+    }
+    judged = judge(raw, trust, base)
     other = [c for c in judged.status_codes if c not in TAMPER_CODES]
     broken = [c for c in other if c not in UNTRUSTED_CODES]
     if broken:
         return "invalid", f"the stored manifest is not valid ({', '.join(broken)})"
-    if judged.manifest is not None and all(
-        m.signer is not None and m.signer.trust_list is not None for m in _chain(judged.manifest)
-    ):
+    if judged.manifest is not None and chain_is_vouched(judged.manifest):
         return "trusted", "the stored manifest's signature is valid and its signer is trusted"
     return (
         "untrusted",

@@ -131,7 +131,7 @@ class Verifier:
             "trust_configured": self.trust.has_signer_trust,
             "fragments": fragment_names,
         }
-        if kind is not None and kind.name == _MEDIA_SEGMENT and not fragments:
+        if not fragments and mime in _BMFF and _media_segment(stream):
             return Report(
                 verdict=Verdict.ERROR,
                 reason="this is one fragment (a media segment, .m4s) of a fragmented MP4, "
@@ -199,9 +199,19 @@ def verify_bytes(data: bytes, name: str = "<bytes>", **kwargs: Any) -> Report:
     return verify(stream, **kwargs)
 
 
-_MEDIA_SEGMENT = "MP4 media segment"
+_SEGMENT_STARTS = frozenset({b"styp", b"moof", b"sidx", b"emsg", b"prft"})
 _BMFF = frozenset({"video/mp4", "video/quicktime", "audio/mp4"})
 _MAX_CHILDREN = 4096
+
+
+def _media_segment(stream: BinaryIO) -> bool:
+    """A fragment of a fragmented MP4 (.m4s): it starts with styp/moof/sidx, not ftyp."""
+    pos = stream.tell()
+    try:
+        stream.seek(0)
+        return stream.read(8)[4:8] in _SEGMENT_STARTS
+    finally:
+        stream.seek(pos)
 
 
 def _init_segment_only(stream: BinaryIO) -> bool:

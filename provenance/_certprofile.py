@@ -429,3 +429,88 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     except (ValueError, TypeError, Exception):  # InvalidSignature and unsupported keys
         return False
     return True
+
+
+# ---------------------------------------------------------------------------
+# the timestamp authority of a (legacy) claim, judged under the TSA list
+
+
+def _ders_in(token: bytes) -> list[x509.Certificate]:
+    """The X.509 certificates carried in an RFC 3161 token (CMS SignedData), found by
+    letting cryptography parse each DER SEQUENCE that could be one (bounded)."""
+    out: list[x509.Certificate] = []
+    pos = 0
+    while len(out) < _MAX_CERTS:
+        pos = token.find(b"\x30\x82", pos)
+        if pos < 0 or pos + 4 > len(token):
+            break
+        length = 4 + int.from_bytes(token[pos + 2 : pos + 4], "big")
+        if length > 300 and pos + length <= len(token):
+            try:
+                cert = x509.load_der_x509_certificate(token[pos : pos + length])
+            except ValueError:
+                pass
+            else:
+                out.append(cert)
+                pos += length
+                continue
+        pos += 1
+    return out
+
+
+def timestamp_certs(store: bytes | None) -> dict[str, list[x509.Certificate]]:
+    """Manifest label -> the certificates in its signature's timestamp token(s)."""
+    if not store:
+        return {}
+    out: dict[str, list[x509.Certificate]] = {}
+    try:
+        payloads = _signature_payloads(store)
+    except (ValueError, struct.error, IndexError):
+        return {}
+    for label, cose in payloads.items():
+        try:
+            value = _Cbor(cose).read()
+        except (_CborError, ValueError, IndexError, RecursionError):
+            continue
+        if not isinstance(value, list) or len(value) < 2 or not isinstance(value[1], Mapping):
+            continue
+        certs: list[x509.Certificate] = []
+        for key in ("sigTst", "sigTst2"):
+            tst = value[1].get(key)
+            tokens = tst.get("tstTokens") if isinstance(tst, Mapping) else None
+            for t in tokens if isinstance(tokens, list) else []:
+                val = t.get("val") if isinstance(t, Mapping) else None
+                if isinstance(val, bytes):
+                    certs.extend(_ders_in(val))
+        if certs:
+            out[label] = certs
+    return out
+
+
+def tsa_vouched(certs: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) -> bool:
+    """Whether the token's time-stamping certificate is issued (directly or through the
+    token's other certificates) by one of the TSA anchors."""
+    ts_oid = ExtendedKeyUsageOID.TIME_STAMPING.dotted_string
+    leaves = []
+    for c in certs:
+        try:
+            eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except (x509.ExtensionNotFound, ValueError):
+            continue
+        if ts_oid in {o.dotted_string for o in eku}:
+            leaves.append(c)
+    anchor_der = {a.public_bytes(_DER) for a in anchors}
+
+    def up(cert: x509.Certificate, depth: int) -> bool:
+        if cert.public_bytes(_DER) in anchor_der:
+            return True
+        if any(a.subject == cert.issuer and _issued_by(cert, a) for a in anchors):
+            return True
+        if depth >= 4:
+            return False
+        return any(
+            p is not cert and p.subject == cert.issuer and _issued_by(cert, p) and up(p, depth + 1)
+            for p in certs
+        )
+
+    return any(up(leaf, 0) for leaf in leaves)

@@ -13,7 +13,7 @@ from typing import Any
 from cryptography import x509
 
 from . import _c2pa, labels
-from ._certprofile import ChainInfo, chains_to
+from ._certprofile import ChainInfo, chains_to, tsa_vouched
 from ._status import UNTRUSTED_CODES, describe_code
 from .model import (
     Action,
@@ -52,10 +52,31 @@ def codes(results: Mapping[str, Any] | None, bucket: str) -> list[Mapping[str, A
 class _Trust:
     """The trust configuration with the store's certificate chains, for judging signers."""
 
-    def __init__(self, config: TrustConfig, chains: Mapping[str, ChainInfo]) -> None:
+    def __init__(
+        self,
+        config: TrustConfig,
+        chains: Mapping[str, ChainInfo],
+        tsa_certs: Mapping[str, list[x509.Certificate]] | None = None,
+    ) -> None:
         self.config = config
         self.chains = chains
+        self.tsa_certs = tsa_certs or {}
         self._anchors: list[tuple[str, list[x509.Certificate]]] | None = None
+        self._tsa: list[x509.Certificate] | None = None
+
+    def legacy_tsa_trusted(self, label: str) -> bool | None:
+        """A v1 claim's timestamp authority judged under the configured TSA list (the C2PA
+        library does not check it); None without a TSA list or without its certificates."""
+        if not self.config.tsa or label not in self.tsa_certs:
+            return None
+        if self._tsa is None:
+            self._tsa = []
+            for src in self.config.tsa:
+                try:
+                    self._tsa.extend(x509.load_pem_x509_certificates(src.pem.encode()))
+                except ValueError:
+                    continue
+        return tsa_vouched(self.tsa_certs[label], self._tsa)
 
     def vouching_anchor(self, chain: ChainInfo) -> str | None:
         if self._anchors is None:
@@ -72,8 +93,12 @@ class _Trust:
         return None
 
 
-def trust_view(config: TrustConfig, chains: Mapping[str, ChainInfo]) -> _Trust:
-    return _Trust(config, chains)
+def trust_view(
+    config: TrustConfig,
+    chains: Mapping[str, ChainInfo],
+    tsa_certs: Mapping[str, list[x509.Certificate]] | None = None,
+) -> _Trust:
+    return _Trust(config, chains, tsa_certs)
 
 
 _MAX_ASSERTION_JSON = 16 * 1024
@@ -304,7 +329,9 @@ def _signer(
         if "timeStamp.trusted" in success and not legacy:
             trusted = True
         elif legacy:
-            trusted = None  # c2pa-rs does not check a v1 claim's TSA against any list
+            # c2pa-rs does not check a v1 claim's TSA against any list: provcheck does,
+            # when a TSA list is configured (None otherwise: not checked)
+            trusted = trust.legacy_tsa_trusted(label)
         elif "timeStamp.untrusted" in all_codes or "timeStamp.mismatch" in all_codes:
             trusted = False
         timestamp = Timestamp(

@@ -103,7 +103,9 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
     ]
 
     chains = certprofile.signature_chains(raw.store_bytes)
-    view = decode.trust_view(trust, chains)
+    view = decode.trust_view(
+        trust, chains, certprofile.timestamp_certs(raw.store_bytes) if trust.tsa else None
+    )
     cr_by_label = decode.crjson_by_label(raw.crjson)
     active_label = store.get("active_manifest")
     manifest = (
@@ -136,6 +138,20 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
             "the signing certificate is self-signed (issuer = subject): anyone can "
             "put any name in such a certificate, so its name proves nothing"
         )
+    if manifest is not None and trust.tsa:
+        for m in decode.chain(manifest):
+            if (
+                m.timestamp is not None
+                and m.timestamp.trusted is False
+                and not any(p.code == "timeStamp.untrusted" for p in problems)
+            ):
+                notes.append(
+                    f"the timestamp authority {m.timestamp.authority or '(unnamed)'} is not on "
+                    "the configured TSA trust list (checked by provcheck: the C2PA library "
+                    "does not check a v1 claim's timestamp authority; the verdict does not "
+                    "rest on it)"
+                )
+                break
     if raw.remote_url and not raw.embedded:
         notes.append(f"the manifest was fetched from {raw.remote_url}")
     return Report(
@@ -193,7 +209,7 @@ def _profile_problems(
 def _headline(p: Problem) -> str:
     if p.code == PROFILE_CODE and (p.detail or "").startswith("C2PA claim-signer profile"):
         text = p.message  # our own check: the message names the rule
-    elif p.code in _EXPLAIN and p.detail:
+    elif p.detail and (p.code in _EXPLAIN or p.message.startswith("validation failure")):
         text = f"{p.message} ({p.detail})"
     else:
         text = p.message

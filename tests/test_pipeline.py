@@ -162,3 +162,68 @@ def test_a_structure_refused_before_the_reader_names_the_file(tmp_path: Path) ->
 def test_copy_is_judged_alike(tmp_path: Path) -> None:
     shutil.copy(media("captured.mp4"), tmp_path / "x.mp4")
     assert verify(tmp_path / "x.mp4", trust=TRUST).verdict is Verdict.TRUSTED
+
+
+# ---------------------------------------------------------------------------
+# timestamps judged under the TSA list; headlines name the real cause
+
+
+def test_a_legacy_timestamp_is_judged_under_the_configured_tsa_list(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from provenance._certprofile import timestamp_certs
+
+    anchors = CORPUS / "test_cert_root_bundle.pem"
+    official = CORPUS.parent / "c2pa-trust-lists" / "C2PA-TSA-TRUST-LIST.pem"
+    plain = verify(CORPUS / "CA.jpg", trust=TrustConfig.from_files(anchors=[anchors]))
+    assert plain.manifest is not None and plain.manifest.timestamp is not None
+    assert plain.manifest.timestamp.trusted is None  # no TSA list: not checked
+    listed = verify(
+        CORPUS / "CA.jpg", trust=TrustConfig.from_files(anchors=[anchors], tsa=[official])
+    )
+    assert listed.manifest is not None and listed.manifest.timestamp is not None
+    assert listed.manifest.timestamp.trusted is False  # DigiCert's 2023 TSA is not listed
+    assert listed.verdict is Verdict.TRUSTED
+    assert any("not on the configured TSA trust list" in n for n in listed.notes)
+    # a TSA list that holds the token's root vouches for it
+    import io
+
+    import c2pa
+
+    with open(CORPUS / "CA.jpg", "rb") as f, c2pa.Reader("image/jpeg", f) as reader:
+        label = json.loads(reader.json())["active_manifest"]
+        buf = io.BytesIO()
+        reader.resource_to_stream(f"self#jumbf=/c2pa/{label}/c2pa.signature", buf)
+    certs = timestamp_certs(buf.getvalue())[label]
+    root = next(c for c in certs if c.subject == certs[0].issuer)  # the TSA's issuer
+    assert isinstance(root, x509.Certificate)
+    (tmp_path / "tsa.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    ours = verify(
+        CORPUS / "CA.jpg",
+        trust=TrustConfig.from_files(anchors=[anchors], tsa=[tmp_path / "tsa.pem"]),
+    )
+    assert ours.manifest is not None and ours.manifest.timestamp is not None
+    assert ours.manifest.timestamp.trusted is True
+
+
+def test_the_headline_names_the_libraries_explanation(tmp_path: Path) -> None:
+    """A code without words of our own is headlined with the library's explanation."""
+    from provenance import _c2pa
+
+    from .conftest import FIXTURES
+
+    ca = FIXTURES / "testca"
+    spec = _c2pa.NativeSignerSpec(
+        "es256",
+        (ca / "test-signer-chain.pem").read_text(),
+        private_key_pem=(ca / "test-signer.key").read_text(),
+    )
+    manifest = {"claim_generator_info": [{"name": "t"}], "title": "t", "assertions": []}
+    out = tmp_path / "no-created.mp4"
+    with open(media("unsigned.mp4"), "rb") as s, open(out, "w+b") as d:
+        _c2pa.sign_stream(manifest=manifest, signer=spec, mime="video/mp4", source=s, dest=d)
+    report = verify(out, trust=TrustConfig.from_files(anchors=[TEST_ROOT]))
+    assert report.verdict is Verdict.INVALID
+    assert "assertion.action.malformed" in report.status_codes
+    assert "first action must be created or opened" in report.reason

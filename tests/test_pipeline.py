@@ -227,3 +227,30 @@ def test_the_headline_names_the_libraries_explanation(tmp_path: Path) -> None:
     assert report.verdict is Verdict.INVALID
     assert "assertion.action.malformed" in report.status_codes
     assert "first action must be created or opened" in report.reason
+
+
+def test_an_unjudged_ingredient_signer_is_judged_under_the_configured_anchors() -> None:
+    """When the library reports neither trusted nor untrusted for an ingredient's signer
+    (it may accept the results recorded at ingestion), provcheck judges the chain itself,
+    consistently with the active manifest: same root, same list."""
+    import io
+
+    import c2pa
+
+    from provenance._certprofile import signature_chains
+    from provenance._decode import trust_view
+
+    with open(media("edit_of_ai.mp4"), "rb") as f, c2pa.Reader("video/mp4", f) as reader:
+        store = json.loads(reader.json())
+        buf = io.BytesIO()
+        reader.resource_to_stream(
+            f"self#jumbf=/c2pa/{store['active_manifest']}/c2pa.signature", buf
+        )
+    chains = signature_chains(buf.getvalue())
+    ingredient = next(label for label in chains if label != store["active_manifest"])
+    trusted = trust_view(TrustConfig.from_files(anchors=[TEST_ROOT]), chains)
+    assert trusted.vouching_anchor(chains[ingredient]) == "test-root-ca"
+    from .conftest import UNTRUSTED_ROOT
+
+    other = trust_view(TrustConfig.from_files(anchors=[UNTRUSTED_ROOT]), chains)
+    assert other.vouching_anchor(chains[ingredient]) is None

@@ -198,6 +198,7 @@ def test_an_edited_summary_changes_nothing_shown(world: dict[str, Path], tmp_pat
     with SQLiteRepository(db) as repo:
         report = verify(world["remux"], trust=TRUST, repository=repo)
     assert report.verdict is Verdict.STRIPPED and report.recovered is not None
+    assert report.stripped is True  # inspection runs first; recovery is not overwritten
     assert report.recovered.title == "beach at dusk"
     assert report.recovered.ai_generated is AIGeneration.FULLY
     assert report.recovered.signer is not None
@@ -245,3 +246,18 @@ def test_a_manifest_stored_under_another_clips_fingerprint_is_not_recovered(
     assert report.verdict is Verdict.UNSIGNED
     assert report.recovered is None
     assert any("signed fingerprint does not match this clip" in n for n in report.notes)
+
+
+def test_audit_and_verify_agree_on_a_recovered_copy(world: dict[str, Path]) -> None:
+    """The audit worker runs the same pipeline: inspection before recovery, so a recovered
+    copy is `stripped` in the summary too (it was once counted as not stripped)."""
+    from provenance import discover, run_audit, summarize
+
+    candidates, skipped = discover([str(world["remux"])])
+    (audited,) = run_audit(candidates, TRUST, jobs=1, repository=str(world["db"]))
+    with SQLiteRepository(world["db"]) as repo:
+        direct = verify(world["remux"], trust=TRUST, repository=repo)
+    assert audited.to_dict() == direct.to_dict()
+    assert audited.verdict is Verdict.STRIPPED and audited.stripped is True
+    summary = summarize([audited], skipped, 0.0)
+    assert summary.stripped == 1 and summary.verdicts == {"stripped": 1}

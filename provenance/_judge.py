@@ -68,9 +68,9 @@ def _where_for_delta(delta: Mapping[str, Any], titles: Mapping[str, str]) -> str
 
 def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Report:
     """The Report of a manifest store that the native reader returned."""
-    store = raw.store or {}
-    results = store.get("validation_results") or {}
-    active_results = results.get("activeManifest") or {}
+    store = raw.store if isinstance(raw.store, Mapping) else {}
+    results = _mapping(store.get("validation_results"))
+    active_results = _mapping(results.get("activeManifest"))
     deltas = results.get("ingredientDeltas") or []
     manifests = store.get("manifests") or {}
     if not isinstance(manifests, Mapping):
@@ -88,7 +88,8 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
             failures.append((c, where))
     # validation_status (the legacy flat list) can hold codes the structured results lack.
     seen = {(c["code"], c.get("url")) for c, _ in failures}
-    for c in store.get("validation_status") or []:
+    status = store.get("validation_status")
+    for c in status if isinstance(status, list) else []:
         if (
             isinstance(c, Mapping)
             and isinstance(c.get("code"), str)
@@ -167,6 +168,10 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
         notes=tuple(notes),
         **base,
     )
+
+
+def _mapping(v: object) -> Mapping[str, Any]:
+    return v if isinstance(v, Mapping) else {}
 
 
 def _str(v: object) -> str | None:

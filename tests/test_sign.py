@@ -24,6 +24,8 @@ from provcheck.app import cli
 from provenance import (
     AIGeneration,
     CallbackSigner,
+    DestinationExistsError,
+    InputError,
     PemSigner,
     SigningError,
     TrustConfig,
@@ -285,13 +287,15 @@ def test_output_rules(tmp_path: Path) -> None:
     before = digest(src)
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
-    with pytest.raises(SigningError, match="already exists"):
-        sign(src, out, signer=SIGNER)
+    with pytest.raises(DestinationExistsError, match=r"out\.mp4: already exists") as info:
+        sign(src, out, signer=SIGNER, ai="no")
+    assert "=" not in str(info.value) and "--" not in str(info.value)  # no Python, no flags
+    assert info.value.path == str(out)
     assert out.read_bytes() == b"keep me"
-    sign(src, out, signer=SIGNER, force=True)
+    sign(src, out, signer=SIGNER, ai="no", force=True)
     assert verify(out, trust=TRUST).verdict is Verdict.TRUSTED
-    with pytest.raises(SigningError, match="in_place"):
-        sign(src, src, signer=SIGNER)
+    with pytest.raises(SigningError, match="is the input file; signing onto it needs in-place"):
+        sign(src, src, signer=SIGNER, ai="no")
     assert digest(src) == before
     sign(src, src, signer=SIGNER, ai="fully", in_place=True)
     assert verify(src, trust=TRUST).verdict is Verdict.TRUSTED
@@ -305,18 +309,19 @@ def test_failed_signing_leaves_nothing(tmp_path: Path) -> None:
             media("photo_captured.jpg"),
             out,
             signer=SIGNER,
+            ai="fully",
             extra_assertions=[{"label": "c2pa.hash.data", "data": "broken"}],
         )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_input_errors(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no such file"):
-        sign(tmp_path / "missing.mp4", tmp_path / "o.mp4", signer=SIGNER)
+    with pytest.raises(InputError, match=r"missing\.mp4: no such file"):
+        sign(tmp_path / "missing.mp4", tmp_path / "o.mp4", signer=SIGNER, ai="no")
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
-    with pytest.raises(Exception, match="not a recognised media format"):
-        sign(txt, tmp_path / "o.mp4", signer=SIGNER)
+    with pytest.raises(InputError, match="not a recognised media format"):
+        sign(txt, tmp_path / "o.mp4", signer=SIGNER, ai="no")
 
 
 @pytest.mark.parametrize("name", ["unsigned.mp4", "photo_captured.jpg", "generated.png"])
@@ -382,9 +387,28 @@ def test_timestamp_keeps_an_expired_signature_valid(tmp_path: Path) -> None:
 
 def test_unreachable_tsa_is_a_clear_error(tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
-    with pytest.raises(SigningError, match="could not sign"):
-        sign(media("unsigned.mp4"), out, signer=SIGNER, tsa_url="http://127.0.0.1:9/tsa")
+    url = "http://127.0.0.1:9/tsa"  # the discard port: nothing listens on loopback
+    with pytest.raises(SigningError) as info:
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", tsa_url=url)
+    message = str(info.value)
+    assert message.startswith(f"timestamp authority {url} failed: cannot connect to 127.0.0.1:9")
+    assert "internal error" not in message and "resolver" not in message
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_tsa_answering_an_http_error_is_named(tmp_path: Path) -> None:
+    tsa = make_tsa()
+    out = tmp_path / "o.mp4"
+    with TSAServer(tsa), pytest.raises(SigningError) as info:
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", tsa_url=tsa.url + "/nope")
+    assert str(info.value).startswith(f"timestamp authority {tsa.url}/nope failed: ")
+    assert "internal error" not in str(info.value)
+    assert not out.exists()
+
+
+def test_tsa_url_must_be_http(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="not an http:// or https:// URL"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER, ai="no", tsa_url="tsa")
 
 
 def test_cli_sign_end_to_end(tmp_path: Path) -> None:
@@ -411,12 +435,15 @@ def test_cli_sign_end_to_end(tmp_path: Path) -> None:
     report = verify(out, trust=TRUST)
     assert (report.verdict, report.ai_generated) == (Verdict.TRUSTED, AIGeneration.FULLY)
     assert report.manifest is not None and report.manifest.title == "My clip"
-    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out))
+    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out, "--ai", "fully"))
     assert r.exit_code == 5 and "already exists" in r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     r = CliRunner().invoke(
-        cli, sign_argv(media("unsigned.mp4"), tmp_path / "x.mp4", "--manifest", str(bad))
+        cli,
+        sign_argv(
+            media("unsigned.mp4"), tmp_path / "x.mp4", "--ai", "fully", "--manifest", str(bad)
+        ),
     )
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
 

@@ -46,6 +46,7 @@ _PROVCHECK = "provcheck"
 # What the native library says when the timestamp request (the only HTTP it does when
 # signing) fails.
 _TSA_FAILURE = re.compile(r"http resolver|service responded|time ?stamp", re.IGNORECASE)
+_HARD_BINDING_PREFIX = "c2pa.hash."
 # A PEM key or certificate chain is a few KiB; a bound keeps a hostile path from eating memory.
 _MAX_PEM = 1024 * 1024
 # Our assertion recording the SHA-256 of every ingredient file at signing time.
@@ -360,6 +361,16 @@ def sign(
     if not out.parent.is_dir():
         raise SigningError(f"{out.parent}: no such directory")
 
+    for extra in extra_assertions:
+        label = str(extra.get("label", ""))
+        if label.startswith(_HARD_BINDING_PREFIX):
+            # The C2PA library signs a caller's hash assertion as given, without computing a
+            # hash into it; c2pa-rs 0.91 then validates a BMFF one with no hash as a match,
+            # so the manifest would vouch for any content it is copied onto.
+            raise SigningError(
+                f"extra assertion {label!r}: content-binding (hash) assertions are computed "
+                "when signing and cannot be supplied"
+            )
     specs = [i if isinstance(i, IngredientSpec) else IngredientSpec(Path(i)) for i in ingredients]
     agent = software_agent or f"{_PROVCHECK} {__version__}"
     default_rel = "inputTo" if ai_value is AIGeneration.FULLY else "parentOf"

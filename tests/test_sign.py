@@ -304,13 +304,13 @@ def test_output_rules(tmp_path: Path) -> None:
 
 def test_failed_signing_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
-    with pytest.raises(Exception):  # noqa: B017 - any failure; the point is what is left
+    with pytest.raises(SigningError, match=r"could not decode assertion c2pa\.actions\.v2"):
         sign(
             media("photo_captured.jpg"),
             out,
             signer=SIGNER,
             ai="fully",
-            extra_assertions=[{"label": "c2pa.hash.data", "data": "broken"}],
+            extra_assertions=[{"label": "c2pa.actions.v2", "data": "broken"}],
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -497,3 +497,221 @@ def test_labelled_view_reads_like_the_labelled_copy(
         assert view.read(size) == expected[offset : offset + size]
         view.seek(0)
         assert view.read() == expected
+
+
+# --- issue 12 item 7: an explicit AI statement ---
+
+
+def test_ai_is_required(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="'ai'"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER)  # type: ignore[call-arg]
+    with pytest.raises(SigningError, match=r"'maybe' is not one of: .*fully.*no"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER, ai="maybe")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 12 item 9: the BMFF exclusions provcheck's MP4s carry, and what still binds ---
+
+
+def _bmff_exclusions(path: Path) -> list[dict[str, object]]:
+    import json
+
+    import c2pa
+
+    with open(path, "rb") as f, c2pa.Reader("video/mp4", f) as reader:
+        store = json.loads(reader.json())
+    active = store["manifests"][store["active_manifest"]]
+    (binding,) = [a for a in active["assertions"] if a["label"].startswith("c2pa.hash.bmff")]
+    assert binding["data"]["merkle"], "the mdat payload must be bound by Merkle leaves"
+    exclusions: list[dict[str, object]] = binding["data"]["exclusions"]
+    return exclusions
+
+
+def test_signed_mp4_exclusions_are_the_documented_ones(tmp_path: Path) -> None:
+    """README "Signing": uuid (the manifest), ftyp, mfra (C2PA-required); free and skip
+    (ISO BMFF free space, ignored by players); the mdat payload, hashed as Merkle leaves."""
+    out = tmp_path / "o.mp4"
+    sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully")
+    paths = sorted(str(e["xpath"]) for e in _bmff_exclusions(out))
+    assert paths == ["/free", "/ftyp", "/mdat", "/mfra", "/skip", "/uuid"]
+
+
+def _flip(src: Path, dest: Path, offset: int) -> Path:
+    data = bytearray(src.read_bytes())
+    data[offset] ^= 0xFF
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_what_the_exclusions_still_bind(tmp_path: Path) -> None:
+    from .conftest import find_box
+
+    out = tmp_path / "o.mp4"
+    sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully")
+    data = out.read_bytes()
+    mdat, _ = find_box(data, b"mdat")
+    free, _ = find_box(data, b"free")
+    moov, _ = find_box(data, b"moov")
+    for name, offset in [("mdat payload", mdat + 20), ("free type", free + 4), ("moov", moov + 12)]:
+        report = verify(_flip(out, tmp_path / "t.mp4", offset), trust=TRUST)
+        assert report.verdict is Verdict.TAMPERED, name
+    # What the exclusions allow: free space appended after the last box changes nothing
+    # a player shows, and the signature still holds.
+    grown = tmp_path / "grown.mp4"
+    grown.write_bytes(data + b"\x00\x00\x00\x10free" + b"\x00" * 8)
+    assert verify(grown, trust=TRUST).verdict is Verdict.TRUSTED
+
+
+def test_caller_supplied_hash_assertions_are_refused(tmp_path: Path) -> None:
+    """A hash assertion given by the caller would be signed without a hash in it (and
+    c2pa-rs 0.91 accepts a hash-less BMFF binding for any content)."""
+    for label in ("c2pa.hash.bmff.v3", "c2pa.hash.data", "c2pa.hash.boxes"):
+        with pytest.raises(SigningError, match="content-binding"):
+            sign(
+                media("unsigned.mp4"),
+                tmp_path / "o.mp4",
+                signer=SIGNER,
+                ai="no",
+                extra_assertions=[{"label": label, "data": {"exclusions": []}}],
+            )
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 13: absurd structures, special files, symbolic links ---
+
+
+def _many_boxes(tmp_path: Path, count: int, *, inside_moov: bool) -> Path:
+    """A real MP4 followed by (or with its moov padded by) ``count`` empty ``free`` boxes."""
+    import struct
+
+    data = media("unsigned.mp4").read_bytes()
+    pad = b"\x00\x00\x00\x08free" * count
+    path = tmp_path / f"boxes-{count}.mp4"
+    if inside_moov:
+        from .conftest import find_box
+
+        pos, size = find_box(data, b"moov")
+        assert pos + size == len(data)  # moov is last: growing it moves no chunk offset
+        data = data[:pos] + struct.pack(">I", size + len(pad)) + data[pos + 4 :] + pad
+        path.write_bytes(data)
+    else:
+        path.write_bytes(data + pad)
+    return path
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(("count", "inside_moov"), [(20_001, False), (10_001, True)])
+def test_many_boxes_refused_before_the_native_library(
+    tmp_path: Path, count: int, inside_moov: bool
+) -> None:
+    src = _many_boxes(tmp_path, count, inside_moov=inside_moov)
+    out = tmp_path / "o.mp4"
+    started = time.monotonic()
+    with pytest.raises(InputError, match="refused as a denial-of-service shape") as info:
+        sign(src, out, signer=SIGNER, ai="fully")
+    assert str(src) in str(info.value)
+    # and as an ingredient
+    with pytest.raises(InputError, match="denial-of-service"):
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", ingredients=[src])
+    assert time.monotonic() - started < 20  # the native reader would take minutes
+    assert not out.exists()
+
+
+def test_a_few_thousand_boxes_still_sign(tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    sign(_many_boxes(tmp_path, 500, inside_moov=True), out, signer=SIGNER, ai="fully")
+    assert verify(out, trust=TRUST).verdict is Verdict.TRUSTED
+
+
+@pytest.mark.timeout(30)
+def test_deep_nesting_refused(tmp_path: Path) -> None:
+    import struct
+
+    data = media("unsigned.mp4").read_bytes()
+    nest = b""
+    for _ in range(40):  # trak inside trak inside ...: a shape no real file has
+        nest = struct.pack(">I4s", 8 + len(nest), b"trak") + nest
+    src = tmp_path / "deep.mp4"
+    src.write_bytes(data + struct.pack(">I4s", 8 + len(nest), b"moov") + nest)
+    with pytest.raises(InputError, match="nested more than 32 levels"):
+        sign(src, tmp_path / "o.mp4", signer=SIGNER, ai="fully")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("role", ["key", "cert", "source", "ingredient"])
+def test_fifo_is_refused_without_hanging(tmp_path: Path, role: str) -> None:
+    fifo = tmp_path / "special"
+    os.mkfifo(fifo)
+    with pytest.raises((SigningError, InputError), match="is a named pipe"):
+        if role == "key":
+            PemSigner.from_files(fifo, CA / "test-signer-chain.pem")
+        elif role == "cert":
+            PemSigner.from_files(CA / "test-signer.key", fifo)
+        elif role == "source":
+            sign(fifo, tmp_path / "o.mp4", signer=SIGNER, ai="no")
+        else:
+            sign(
+                media("unsigned.mp4"),
+                tmp_path / "o.mp4",
+                signer=SIGNER,
+                ai="no",
+                ingredients=[fifo],
+            )
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.timeout(20)
+def test_dev_zero_is_refused_without_reading_forever(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="/dev/zero: is a device"):
+        PemSigner.from_files("/dev/zero", CA / "test-signer-chain.pem")
+    with pytest.raises(InputError, match="/dev/zero: is a device"):
+        sign("/dev/zero", tmp_path / "o.mp4", signer=SIGNER, ai="no")
+    big = tmp_path / "big.key"
+    with open(big, "wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    with pytest.raises(SigningError, match="larger than"):
+        PemSigner.from_files(big, CA / "test-signer-chain.pem")
+
+
+def test_in_place_through_a_symlink_signs_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "clip.mp4"
+    target.parent.mkdir()
+    shutil.copy(media("unsigned.mp4"), target)
+    link = tmp_path / "link.mp4"
+    link.symlink_to(target)
+    result = sign(link, link, signer=SIGNER, ai="fully", in_place=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)  # still a link
+    assert result.path == link
+    assert verify(target, trust=TRUST).verdict is Verdict.TRUSTED  # the target is signed
+    leftovers = [p.name for p in target.parent.iterdir()] + [p.name for p in tmp_path.iterdir()]
+    assert not [n for n in leftovers if "provcheck-tmp" in n]
+
+
+def test_forced_output_through_a_symlink_and_a_dangling_link(tmp_path: Path) -> None:
+    target = tmp_path / "existing.mp4"
+    target.write_bytes(b"old")
+    link = tmp_path / "out.mp4"
+    link.symlink_to(target)
+    with pytest.raises(DestinationExistsError):
+        sign(media("unsigned.mp4"), link, signer=SIGNER, ai="no")
+    sign(media("unsigned.mp4"), link, signer=SIGNER, ai="no", force=True)
+    assert link.is_symlink() and verify(target, trust=TRUST).verdict is Verdict.TRUSTED
+    dangling = tmp_path / "dangling.mp4"
+    dangling.symlink_to(tmp_path / "nowhere" / "x.mp4")
+    with pytest.raises(SigningError, match=r"symbolic link to .*, which does not exist"):
+        sign(media("unsigned.mp4"), dangling, signer=SIGNER, ai="no")
+
+
+@pytest.mark.parametrize("org", ["x" * 65, "é" * 33])
+def test_create_test_ca_org_longer_than_x509_allows(tmp_path: Path, org: str) -> None:
+    with pytest.raises(SigningError, match="ub-organization-name"):
+        create_test_ca(tmp_path / "ca", org=org)
+    r = CliRunner().invoke(cli, ["keys", "create-test-ca", str(tmp_path / "ca"), "--org", org])
+    assert r.exit_code == 5 and "ub-organization-name" in r.stderr
+    assert "internal error" not in r.stderr
+    ca = create_test_ca(tmp_path / "ok", org="o" * 64)  # the limit itself is fine
+    signer = PemSigner.from_files(ca.signer_key, ca.signer_cert)
+    out = tmp_path / "o.jpg"
+    sign(media("photo_captured.jpg"), out, signer=signer, ai="no")
+    trust = TrustConfig.from_files(anchors=[ca.root_cert])
+    assert verify(out, trust=trust).verdict is Verdict.TRUSTED

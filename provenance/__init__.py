@@ -6,6 +6,28 @@
 
 Names are imported on first use (PEP 562), so `import provenance` costs almost nothing
 and a command only pays for the parts it needs (the C2PA native library, cryptography).
+
+The map (one line per module; tests/test_api.py checks every module is listed):
+
+    errors       the one error root, ProvenanceError, and its few children
+    model        frozen result types: Report, Verdict, AIGeneration, Signer ...
+    media        what a file is: the media-type table (family, capabilities), sniffing,
+                 bounded BMFF box walks and the structural pre-check
+    _files       reading caller-named files: regular files only, bounded
+    _c2pa        the only module that imports c2pa: read, validate and sign natively
+    verify       one asset -> one Report with one Verdict
+    labels       AI-generation signals (IPTC digitalSourceType, the C2PA rubrics)
+    inspection   container facts, the XMP label and strip traces beside the credentials
+    xmp          the AI label as IPTC XMP: written before signing, read for evidence
+    sign         build, sign and embed a manifest with its AI label, atomically
+    keys         PEM signers, the C2PA certificate profile, test-only CAs
+    trust        trust anchors, allowed lists, TSA lists: load, install, download
+    policy       pre-publish rules and the gate
+    audit        many files: discovery, isolated parallel verification, summary
+    fingerprint  a perceptual video fingerprint for soft binding
+    repository   a local store of signed manifests, found again by fingerprint
+    softbinding  register signed clips, recover stripped copies
+    thumbnails   small JPEG thumbnails for HTML reports
 """
 
 import importlib as _importlib

@@ -239,3 +239,18 @@ def test_no_bmff_list_outside_the_table() -> None:
             continue
         text = path.read_text()
         assert not ('"video/quicktime"' in text and '"audio/mp4"' in text), path.name
+
+
+def test_the_package_map_lists_every_module() -> None:
+    doc = provenance.__doc__ or ""
+    mapped = {
+        line.split()[0]
+        for line in doc.split("The map", 1)[1].splitlines()
+        if line.startswith("    ") and not line.startswith("     ")
+    }
+    modules = {
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "provenance").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
+    assert modules == mapped

@@ -555,6 +555,12 @@ def test_what_the_exclusions_still_bind(tmp_path: Path) -> None:
     for name, offset in [("mdat payload", mdat + 20), ("free type", free + 4), ("moov", moov + 12)]:
         report = verify(_flip(out, tmp_path / "t.mp4", offset), trust=TRUST)
         assert report.verdict is Verdict.TAMPERED, name
+    # Free space cannot be grown or inserted in front of the media: box offsets are hashed.
+    grown_in_front = data[:free] + b"\x00\x00\x00\x10free" + b"\x00" * 8 + data[free + 8 :]
+    inserted = data[:free] + b"\x00\x00\x00\x08skip" + data[free:]
+    for name, body in [("grown free", grown_in_front), ("inserted skip", inserted)]:
+        (tmp_path / "t.mp4").write_bytes(body)
+        assert verify(tmp_path / "t.mp4", trust=TRUST).verdict is Verdict.TAMPERED, name
     # What the exclusions allow: free space appended after the last box changes nothing
     # a player shows, and the signature still holds.
     grown = tmp_path / "grown.mp4"

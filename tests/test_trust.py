@@ -36,9 +36,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
 
 
 @pytest.fixture
-def trust_server(tls: TLSFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def trust_server(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A real HTTPS server on 127.0.0.1 serving the committed trust lists (never the
-    internet), with a test CA that OpenSSL's default (SSL_CERT_FILE) trusts for the test."""
+    internet), with a test CA that OpenSSL's default (SSL_CERT_FILE) trusts for the test.
+    Self-contained, so other test modules can import it (tests/test_cli.py does)."""
+    tls = mint_tls(tmp_path_factory.mktemp("tls"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
     with FileServer(SHARED_TRUST, tls) as url:
         yield url

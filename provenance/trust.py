@@ -208,7 +208,8 @@ def _safe_label(label: str) -> str:
     cleaned = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", label)).strip(".-")
     if not cleaned:
         raise TrustConfigError(f"{label!r} is not usable as a trust source name")
-    return cleaned[:200]  # file names are limited to 255 bytes
+    # File names are limited to 255 bytes: keep room for ".pem" and the temp-file affixes.
+    return cleaned.encode("utf-8")[:200].decode("utf-8", errors="ignore")
 
 
 def _header_value(text: str) -> str:

@@ -241,6 +241,14 @@ def test_non_ascii_trust_file_names(tmp_path: Path, name: str) -> None:
     assert r.exit_code == 0, r.stderr
 
 
+def test_a_very_long_non_ascii_label_is_shortened_to_a_valid_file_name(tmp_path: Path) -> None:
+    src = trust_mod.install(
+        TEST_ROOT.read_bytes(), kind="anchors", label="信" * 300, origin="t", config_dir=tmp_path
+    )
+    assert len(f"{src.label}.pem".encode()) <= 255 and src.label.startswith("信")
+    assert TrustConfig.load(tmp_path).anchors[0].count == 1
+
+
 def test_control_characters_in_a_label_stay_in_one_header_line(tmp_path: Path) -> None:
     label = "evil\n-----BEGIN CERTIFICATE-----\x1b[2J"
     src = trust_mod.install(

@@ -6,6 +6,28 @@
 
 Names are imported on first use (PEP 562), so `import provenance` costs almost nothing
 and a command only pays for the parts it needs (the C2PA native library, cryptography).
+
+The map (one line per module; tests/test_api.py checks every module is listed):
+
+    errors       the one error root, ProvenanceError, and its few children
+    model        frozen result types: Report, Verdict, AIGeneration, Signer ...
+    media        what a file is: the media-type table (family, capabilities), sniffing,
+                 bounded BMFF box walks and the structural pre-check
+    _files       reading caller-named files: regular files only, bounded
+    _c2pa        the only module that imports c2pa: read, validate and sign natively
+    verify       one asset -> one Report with one Verdict
+    labels       AI-generation signals (IPTC digitalSourceType, the C2PA rubrics)
+    inspection   container facts, the XMP label and strip traces beside the credentials
+    xmp          the AI label as IPTC XMP: written before signing, read for evidence
+    sign         build, sign and embed a manifest with its AI label, atomically
+    keys         PEM signers, the C2PA certificate profile, test-only CAs
+    trust        trust anchors, allowed lists, TSA lists: load, install, download
+    policy       pre-publish rules and the gate
+    audit        many files: discovery, isolated parallel verification, summary
+    fingerprint  a perceptual video fingerprint for soft binding
+    repository   a local store of signed manifests, found again by fingerprint
+    softbinding  register signed clips, recover stripped copies
+    thumbnails   small JPEG thumbnails for HTML reports
 """
 
 import importlib as _importlib
@@ -14,132 +36,163 @@ import types as _types
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+# The public API, declared once: submodule -> the names it exports ("attr as name" renames).
+# `__all__` and the lazy-import table below are derived from it. The TYPE_CHECKING imports
+# mirror it for type checkers, which cannot run code (tests/test_api.py keeps them equal).
+_API: dict[str, tuple[str, ...]] = {
+    "audit": ("AuditSummary", "Candidate", "Skipped", "discover", "run_audit", "summarize"),
+    "errors": (
+        "DestinationExistsError",
+        "InputError",
+        "InsecureDownloadWarning",
+        "NetworkError",
+        "ProvenanceError",
+        "SigningError",
+        "TrustConfigError",
+    ),
+    "fingerprint": ("FingerprintError",),
+    "inspection": ("container_facts", "inspect as inspect_report"),
+    "keys": ("TestCA", "create_test_ca"),
+    "labels": ("classify_source_type", "normalize_source_type", "source_type_uri"),
+    "media": ("Family", "MediaFormat", "MediaType", "sniff", "sniff_path"),
+    "model": (
+        "EXIT_CODES",
+        "SIGNING_ALGORITHMS",
+        "AIGeneration",
+        "Action",
+        "ContainerFacts",
+        "Ingredient",
+        "Manifest",
+        "Problem",
+        "Recovered",
+        "Report",
+        "Signer",
+        "Timestamp",
+        "Verdict",
+        "exit_code_for",
+    ),
+    "policy": (
+        "AllOf",
+        "AnyOf",
+        "Decision",
+        "Policy",
+        "PolicyError",
+        "PolicyRefused",
+        "RuleOutcome",
+        "gate",
+    ),
+    "repository": ("RepositoryError", "SQLiteRepository"),
+    "sign": ("CallbackSigner", "IngredientSpec", "PemSigner", "SignResult", "sign"),
+    "softbinding": ("lookup_file", "register_signed_file"),
+    "trust": (
+        "CAI_INTERIM_TRUST_LIST_URL",
+        "OFFICIAL_TRUST_LIST_URL",
+        "OFFICIAL_TSA_TRUST_LIST_URL",
+        "TrustConfig",
+        "TrustSource",
+        "default_config_dir",
+        "KINDS as TRUST_KINDS",
+        "atomic_write_bytes as write_file_atomically",
+        "download as download_trust_list",
+        "install as install_trust_source",
+        "update as update_trust_lists",
+    ),
+    "verify": ("Verifier", "describe_code", "verify", "verify_bytes"),
+}
+
 if _TYPE_CHECKING:
-    from .audit import AuditSummary, Candidate, Skipped, discover, run_audit, summarize
-    from .errors import InputError, NetworkError, ProvenanceError, SigningError, TrustConfigError
-    from .fingerprint import FingerprintError
-    from .inspection import container_facts
-    from .inspection import inspect as inspect_report
-    from .keys import TestCA, create_test_ca
-    from .labels import classify_source_type, normalize_source_type, source_type_uri
-    from .media import MediaType, sniff, sniff_path
-    from .model import (
-        EXIT_CODES,
-        SIGNING_ALGORITHMS,
-        Action,
-        AIGeneration,
-        ContainerFacts,
-        Ingredient,
-        Manifest,
-        Problem,
-        Recovered,
-        Report,
-        Signer,
-        Timestamp,
-        Verdict,
-        exit_code_for,
-    )
-    from .policy import (
-        AllOf,
-        AnyOf,
-        Decision,
-        Policy,
-        PolicyError,
-        PolicyRefused,
-        RuleOutcome,
-        gate,
-    )
-    from .repository import RepositoryError, SQLiteRepository
-    from .sign import CallbackSigner, IngredientSpec, PemSigner, SignResult, sign
-    from .softbinding import lookup_file, register_signed_file
-    from .trust import (
-        CAI_INTERIM_TRUST_LIST_URL,
-        OFFICIAL_TRUST_LIST_URL,
-        OFFICIAL_TSA_TRUST_LIST_URL,
-        TrustConfig,
-        TrustSource,
-        default_config_dir,
-    )
-    from .trust import KINDS as TRUST_KINDS
-    from .trust import atomic_write_bytes as write_file_atomically
-    from .trust import download as download_trust_list
-    from .trust import install as install_trust_source
-    from .trust import update as update_trust_lists
-    from .verify import Verifier, describe_code, verify, verify_bytes
+    # Renamed exports: type checkers re-export an assigned name, not an "import x as y".
+    from . import inspection as _inspection
+    from . import trust as _trust
+    from .audit import AuditSummary as AuditSummary
+    from .audit import Candidate as Candidate
+    from .audit import Skipped as Skipped
+    from .audit import discover as discover
+    from .audit import run_audit as run_audit
+    from .audit import summarize as summarize
+    from .errors import DestinationExistsError as DestinationExistsError
+    from .errors import InputError as InputError
+    from .errors import InsecureDownloadWarning as InsecureDownloadWarning
+    from .errors import NetworkError as NetworkError
+    from .errors import ProvenanceError as ProvenanceError
+    from .errors import SigningError as SigningError
+    from .errors import TrustConfigError as TrustConfigError
+    from .fingerprint import FingerprintError as FingerprintError
+    from .inspection import container_facts as container_facts
+    from .keys import TestCA as TestCA
+    from .keys import create_test_ca as create_test_ca
+    from .labels import classify_source_type as classify_source_type
+    from .labels import normalize_source_type as normalize_source_type
+    from .labels import source_type_uri as source_type_uri
+    from .media import Family as Family
+    from .media import MediaFormat as MediaFormat
+    from .media import MediaType as MediaType
+    from .media import sniff as sniff
+    from .media import sniff_path as sniff_path
+    from .model import EXIT_CODES as EXIT_CODES
+    from .model import SIGNING_ALGORITHMS as SIGNING_ALGORITHMS
+    from .model import Action as Action
+    from .model import AIGeneration as AIGeneration
+    from .model import ContainerFacts as ContainerFacts
+    from .model import Ingredient as Ingredient
+    from .model import Manifest as Manifest
+    from .model import Problem as Problem
+    from .model import Recovered as Recovered
+    from .model import Report as Report
+    from .model import Signer as Signer
+    from .model import Timestamp as Timestamp
+    from .model import Verdict as Verdict
+    from .model import exit_code_for as exit_code_for
+    from .policy import AllOf as AllOf
+    from .policy import AnyOf as AnyOf
+    from .policy import Decision as Decision
+    from .policy import Policy as Policy
+    from .policy import PolicyError as PolicyError
+    from .policy import PolicyRefused as PolicyRefused
+    from .policy import RuleOutcome as RuleOutcome
+    from .policy import gate as gate
+    from .repository import RepositoryError as RepositoryError
+    from .repository import SQLiteRepository as SQLiteRepository
+    from .sign import CallbackSigner as CallbackSigner
+    from .sign import IngredientSpec as IngredientSpec
+    from .sign import PemSigner as PemSigner
+    from .sign import SignResult as SignResult
+    from .sign import sign as sign
+    from .softbinding import lookup_file as lookup_file
+    from .softbinding import register_signed_file as register_signed_file
+    from .trust import CAI_INTERIM_TRUST_LIST_URL as CAI_INTERIM_TRUST_LIST_URL
+    from .trust import OFFICIAL_TRUST_LIST_URL as OFFICIAL_TRUST_LIST_URL
+    from .trust import OFFICIAL_TSA_TRUST_LIST_URL as OFFICIAL_TSA_TRUST_LIST_URL
+    from .trust import TrustConfig as TrustConfig
+    from .trust import TrustSource as TrustSource
+    from .trust import default_config_dir as default_config_dir
+    from .verify import Verifier as Verifier
+    from .verify import describe_code as describe_code
+    from .verify import verify as verify
+    from .verify import verify_bytes as verify_bytes
+
+    inspect_report = _inspection.inspect
+    TRUST_KINDS = _trust.KINDS
+    write_file_atomically = _trust.atomic_write_bytes
+    download_trust_list = _trust.download
+    install_trust_source = _trust.install
+    update_trust_lists = _trust.update
 
 __version__ = "0.1.0"
 
+
+def _lazy_table(api: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, str]]:
+    table: dict[str, tuple[str, str]] = {}
+    for module, names in api.items():
+        for entry in names:
+            attr, _, public = entry.partition(" as ")
+            table[public or attr] = (module, attr)
+    return table
+
+
 # public name -> (module, attribute)
-_LAZY: dict[str, tuple[str, str]] = {
-    "SQLiteRepository": ("repository", "SQLiteRepository"),
-    "RepositoryError": ("repository", "RepositoryError"),
-    "FingerprintError": ("fingerprint", "FingerprintError"),
-    "register_signed_file": ("softbinding", "register_signed_file"),
-    "lookup_file": ("softbinding", "lookup_file"),
-    "Recovered": ("model", "Recovered"),
-    "AIGeneration": ("model", "AIGeneration"),
-    "Action": ("model", "Action"),
-    "AllOf": ("policy", "AllOf"),
-    "AnyOf": ("policy", "AnyOf"),
-    "AuditSummary": ("audit", "AuditSummary"),
-    "CAI_INTERIM_TRUST_LIST_URL": ("trust", "CAI_INTERIM_TRUST_LIST_URL"),
-    "CallbackSigner": ("sign", "CallbackSigner"),
-    "Candidate": ("audit", "Candidate"),
-    "ContainerFacts": ("model", "ContainerFacts"),
-    "Decision": ("policy", "Decision"),
-    "EXIT_CODES": ("model", "EXIT_CODES"),
-    "Ingredient": ("model", "Ingredient"),
-    "IngredientSpec": ("sign", "IngredientSpec"),
-    "InputError": ("errors", "InputError"),
-    "Manifest": ("model", "Manifest"),
-    "MediaType": ("media", "MediaType"),
-    "NetworkError": ("errors", "NetworkError"),
-    "OFFICIAL_TRUST_LIST_URL": ("trust", "OFFICIAL_TRUST_LIST_URL"),
-    "OFFICIAL_TSA_TRUST_LIST_URL": ("trust", "OFFICIAL_TSA_TRUST_LIST_URL"),
-    "PemSigner": ("sign", "PemSigner"),
-    "Policy": ("policy", "Policy"),
-    "PolicyError": ("policy", "PolicyError"),
-    "PolicyRefused": ("policy", "PolicyRefused"),
-    "Problem": ("model", "Problem"),
-    "ProvenanceError": ("errors", "ProvenanceError"),
-    "Report": ("model", "Report"),
-    "RuleOutcome": ("policy", "RuleOutcome"),
-    "SIGNING_ALGORITHMS": ("model", "SIGNING_ALGORITHMS"),
-    "SignResult": ("sign", "SignResult"),
-    "Signer": ("model", "Signer"),
-    "SigningError": ("errors", "SigningError"),
-    "Skipped": ("audit", "Skipped"),
-    "TRUST_KINDS": ("trust", "KINDS"),
-    "TestCA": ("keys", "TestCA"),
-    "Timestamp": ("model", "Timestamp"),
-    "TrustConfig": ("trust", "TrustConfig"),
-    "TrustConfigError": ("errors", "TrustConfigError"),
-    "TrustSource": ("trust", "TrustSource"),
-    "Verdict": ("model", "Verdict"),
-    "Verifier": ("verify", "Verifier"),
-    "classify_source_type": ("labels", "classify_source_type"),
-    "container_facts": ("inspection", "container_facts"),
-    "create_test_ca": ("keys", "create_test_ca"),
-    "default_config_dir": ("trust", "default_config_dir"),
-    "describe_code": ("verify", "describe_code"),
-    "discover": ("audit", "discover"),
-    "download_trust_list": ("trust", "download"),
-    "exit_code_for": ("model", "exit_code_for"),
-    "gate": ("policy", "gate"),
-    "inspect_report": ("inspection", "inspect"),
-    "install_trust_source": ("trust", "install"),
-    "normalize_source_type": ("labels", "normalize_source_type"),
-    "run_audit": ("audit", "run_audit"),
-    "sign": ("sign", "sign"),
-    "sniff": ("media", "sniff"),
-    "sniff_path": ("media", "sniff_path"),
-    "source_type_uri": ("labels", "source_type_uri"),
-    "summarize": ("audit", "summarize"),
-    "update_trust_lists": ("trust", "update"),
-    "verify": ("verify", "verify"),
-    "verify_bytes": ("verify", "verify_bytes"),
-    "write_file_atomically": ("trust", "atomic_write_bytes"),
-}
+_LAZY = _lazy_table(_API)
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> _Any:
@@ -170,76 +223,3 @@ class _Package(_types.ModuleType):
 
 
 _sys.modules[__name__].__class__ = _Package
-
-
-__all__ = [
-    "FingerprintError",
-    "RepositoryError",
-    "lookup_file",
-    "register_signed_file",
-    "Recovered",
-    "SQLiteRepository",
-    "AllOf",
-    "AnyOf",
-    "Decision",
-    "Policy",
-    "PolicyError",
-    "PolicyRefused",
-    "RuleOutcome",
-    "gate",
-    "CAI_INTERIM_TRUST_LIST_URL",
-    "EXIT_CODES",
-    "OFFICIAL_TRUST_LIST_URL",
-    "OFFICIAL_TSA_TRUST_LIST_URL",
-    "TRUST_KINDS",
-    "AIGeneration",
-    "Action",
-    "AuditSummary",
-    "CallbackSigner",
-    "Candidate",
-    "ContainerFacts",
-    "Ingredient",
-    "InputError",
-    "IngredientSpec",
-    "Manifest",
-    "MediaType",
-    "NetworkError",
-    "PemSigner",
-    "Problem",
-    "ProvenanceError",
-    "Report",
-    "SIGNING_ALGORITHMS",
-    "Skipped",
-    "SignResult",
-    "Signer",
-    "SigningError",
-    "TestCA",
-    "Timestamp",
-    "TrustConfig",
-    "TrustConfigError",
-    "TrustSource",
-    "Verdict",
-    "Verifier",
-    "__version__",
-    "classify_source_type",
-    "container_facts",
-    "create_test_ca",
-    "default_config_dir",
-    "describe_code",
-    "discover",
-    "download_trust_list",
-    "exit_code_for",
-    "inspect_report",
-    "install_trust_source",
-    "normalize_source_type",
-    "sniff",
-    "sniff_path",
-    "run_audit",
-    "sign",
-    "source_type_uri",
-    "summarize",
-    "update_trust_lists",
-    "verify",
-    "verify_bytes",
-    "write_file_atomically",
-]

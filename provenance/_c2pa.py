@@ -226,7 +226,7 @@ def _translate(exc: Exception) -> ReadFailure:
 
 
 SIGNING_ALGS = SIGNING_ALGORITHMS
-_BMFF_MIMES = frozenset({"video/mp4", "video/quicktime", "audio/mp4"})
+from .media import TIMED_BMFF_MIMES as _BMFF_MIMES  # noqa: E402  (the media-type table)
 
 
 @dataclass(frozen=True)

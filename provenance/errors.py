@@ -12,7 +12,9 @@ __all__ = [
     "InputError",
     "TrustConfigError",
     "SigningError",
+    "DestinationExistsError",
     "NetworkError",
+    "InsecureDownloadWarning",
 ]
 
 
@@ -32,5 +34,24 @@ class SigningError(ProvenanceError):
     """A manifest could not be built, signed or embedded."""
 
 
+class DestinationExistsError(SigningError):
+    """The output file already exists and replacing it was not asked for.
+
+    ``path`` is the file; a front end names its own way to ask (a flag, a parameter).
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path}: already exists (replacing it needs force)")
+        self.path = path
+
+
 class NetworkError(ProvenanceError):
     """A download the caller asked for (trust list, remote manifest) failed."""
+
+
+class InsecureDownloadWarning(UserWarning):
+    """Trust material was fetched without transport security because the caller opted in.
+
+    Issued with ``warnings.warn`` on every such download (the library never prints); a
+    front end shows it, e.g. through ``warnings.catch_warnings(record=True)``.
+    """

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import SigningError
+from .errors import DestinationExistsError, SigningError
 from .trust import atomic_write_bytes
 
 __all__ = [
@@ -249,6 +249,32 @@ class TestCA:
     signer_key: Path
 
 
+# X.509 upper bounds (RFC 5280 appendix A.1): ub-organization-name and ub-common-name.
+_UB_NAME = 64
+
+
+def _check_org(org: str) -> str:
+    org = org.strip()
+    if not org:
+        raise SigningError("the organisation name is empty")
+    size = len(org.encode("utf-8"))  # what the certificate stores (and cryptography counts)
+    if size > _UB_NAME:
+        raise SigningError(
+            f"the organisation name is {size} bytes long (UTF-8); X.509 allows at most "
+            f"{_UB_NAME} (ub-organization-name, RFC 5280): shorten it"
+        )
+    if any(not c.isprintable() for c in org):
+        raise SigningError(f"the organisation name {org!r} holds control characters")
+    return org
+
+
+def _cn(org: str, suffix: str) -> str:
+    # The common name repeats the organisation; cut that part so the name stays <= 64 bytes.
+    room = _UB_NAME - len(suffix.encode("utf-8"))
+    head = org.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip()
+    return head + suffix
+
+
 def _pem_key(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -264,6 +290,7 @@ def create_test_ca(
 ) -> TestCA:
     """Write a TEST-ONLY root CA and a C2PA signer certificate issued by it."""
     d = Path(directory)
+    org = _check_org(org)
     names = {
         "root_cert": "test-root-ca.pem",
         "root_key": "test-root-ca.key",
@@ -273,15 +300,13 @@ def create_test_ca(
     if not force:
         existing = [n for n in names.values() if (d / n).exists()]
         if existing:
-            raise SigningError(
-                f"{d}: {', '.join(existing)} already exist; use --force to replace them"
-            )
+            raise DestinationExistsError(", ".join(str(d / n) for n in existing))
     root_key = generate_key("es256")
     root = issue_certificate(
         subject_key=root_key,
         issuer_key=root_key,
         issuer_cert=None,
-        cn=f"{org} Root CA (TEST ONLY)",
+        cn=_cn(org, " Root CA (TEST ONLY)"),
         org=org,
         ca=True,
     )
@@ -290,7 +315,7 @@ def create_test_ca(
         subject_key=signer_key,
         issuer_key=root_key,
         issuer_cert=root,
-        cn=f"{org} Signer (TEST ONLY)",
+        cn=_cn(org, " Signer (TEST ONLY)"),
         org=org,
     )
     pem = serialization.Encoding.PEM

@@ -8,19 +8,31 @@ MediaInfo.
 
 from __future__ import annotations
 
+import enum
 import os
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import BinaryIO
 
 from .errors import InputError
 
 __all__ = [
     "C2PA_BMFF_UUID",
+    "FORMATS",
+    "Family",
+    "MediaFormat",
     "MediaType",
+    "MAX_BOX_DEPTH",
+    "MAX_NESTED_BOXES",
     "MAX_TOP_LEVEL_BOXES",
+    "TIMED_BMFF_MIMES",
+    "XmpCarrier",
     "bmff_boxes",
     "check_structure",
+    "format_of",
+    "mimes",
     "sniff",
     "sniff_path",
     "sniff_stream",
@@ -31,12 +43,141 @@ HEADER_SIZE = 64
 C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 
 
+class Family(enum.Enum):
+    """The container structure a format shares with its relatives (one parser each)."""
+
+    BMFF = "bmff"  # ISO base media file format: MP4, MOV, M4A, HEIF/HEIC, AVIF
+    JPEG = "jpeg"
+    PNG = "png"
+    RIFF = "riff"  # WebP, WAV, AVI
+    GIF = "gif"
+    TIFF = "tiff"
+    PDF = "pdf"
+    MP3 = "mp3"
+    FLAC = "flac"
+    AIFF = "aiff"
+    SVG = "svg"
+    EBML = "ebml"  # Matroska, WebM
+
+
+class XmpCarrier(enum.Enum):
+    """Where a format carries an XMP packet."""
+
+    BMFF_UUID = "bmff-uuid"  # a top-level uuid box BE7ACFCB-...
+    JPEG_APP1 = "jpeg-app1"  # an APP1 segment with the Adobe XMP namespace header
+    PNG_ITXT = "png-itxt"  # an iTXt chunk keyed XML:com.adobe.xmp
+    RIFF_CHUNK = "riff-chunk"  # a RIFF chunk named 'XMP ' (WebP)
+
+
+@dataclass(frozen=True)
+class MediaFormat:
+    """What provcheck knows about one MIME type: its family and what it can do with it.
+
+    ``c2pa``: the C2PA library can embed a manifest in it. ``xmp``: where its XMP packet
+    lives (read); ``xmp_writable``: provcheck also writes the AI label there when
+    signing. ``timed``: audio/video whose BMFF hash is a Merkle tree of chunks.
+    ``video``: frames can be decoded for a perceptual fingerprint (soft binding).
+    """
+
+    mime: str
+    family: Family
+    c2pa: bool = False
+    xmp: XmpCarrier | None = None
+    xmp_writable: bool = False
+    timed: bool = False
+    video: bool = False
+
+
+def _table(*formats: MediaFormat) -> Mapping[str, MediaFormat]:
+    return MappingProxyType({f.mime: f for f in formats})
+
+
+def _bmff(mime: str, *, timed: bool = False, video: bool = False) -> MediaFormat:
+    return MediaFormat(
+        mime,
+        Family.BMFF,
+        c2pa=True,
+        xmp=XmpCarrier.BMFF_UUID,
+        xmp_writable=True,
+        timed=timed,
+        video=video,
+    )
+
+
+_R = Family.RIFF
+# The one table of media types. Adding a format is one row here (and its magic in `sniff`).
+FORMATS: Mapping[str, MediaFormat] = _table(
+    _bmff("video/mp4", timed=True, video=True),
+    _bmff("video/quicktime", timed=True, video=True),
+    _bmff("audio/mp4", timed=True),
+    _bmff("image/heic"),
+    _bmff("image/heif"),
+    _bmff("image/avif"),
+    MediaFormat("image/jpeg", Family.JPEG, c2pa=True, xmp=XmpCarrier.JPEG_APP1, xmp_writable=True),
+    MediaFormat("image/png", Family.PNG, c2pa=True, xmp=XmpCarrier.PNG_ITXT, xmp_writable=True),
+    MediaFormat("image/webp", _R, c2pa=True, xmp=XmpCarrier.RIFF_CHUNK),
+    MediaFormat("audio/wav", _R, c2pa=True),
+    MediaFormat("video/avi", _R, c2pa=True, video=True),
+    MediaFormat("image/gif", Family.GIF, c2pa=True),
+    MediaFormat("image/tiff", Family.TIFF, c2pa=True),
+    MediaFormat("audio/mpeg", Family.MP3, c2pa=True),
+    MediaFormat("image/svg+xml", Family.SVG, c2pa=True),
+    MediaFormat("application/pdf", Family.PDF, c2pa=True),
+    MediaFormat("audio/flac", Family.FLAC, c2pa=True),
+    MediaFormat("audio/aiff", Family.AIFF),
+    MediaFormat("video/webm", Family.EBML, video=True),
+    MediaFormat("video/x-matroska", Family.EBML, video=True),
+)
+
+
+def format_of(mime: str | None) -> MediaFormat | None:
+    """The table row of a MIME type, or None for a type provcheck does not know."""
+    return FORMATS.get(mime) if mime is not None else None
+
+
+def mimes(
+    *,
+    family: Family | None = None,
+    c2pa: bool | None = None,
+    xmp_writable: bool | None = None,
+    timed: bool | None = None,
+    video: bool | None = None,
+) -> frozenset[str]:
+    """The MIME types whose row matches every given capability."""
+    wanted = {
+        "family": family,
+        "c2pa": c2pa,
+        "xmp_writable": xmp_writable,
+        "timed": timed,
+        "video": video,
+    }
+    return frozenset(
+        f.mime
+        for f in FORMATS.values()
+        if all(v is None or getattr(f, k) == v for k, v in wanted.items())
+    )
+
+
+# Audio/video BMFF: the C2PA library hashes them as a Merkle tree of chunks.
+TIMED_BMFF_MIMES = mimes(family=Family.BMFF, timed=True)
+
+
 @dataclass(frozen=True)
 class MediaType:
     """A detected format: its MIME type and a short human name."""
 
     mime: str
     name: str
+
+    @property
+    def format(self) -> MediaFormat | None:
+        """Its row of the media-type table (family and capabilities)."""
+        return FORMATS.get(self.mime)
+
+    @property
+    def family(self) -> Family | None:
+        row = FORMATS.get(self.mime)
+        return row.family if row is not None else None
 
 
 # ISO BMFF major/compatible brands -> (mime, name). Order matters only for the major brand.
@@ -155,46 +296,126 @@ def bmff_boxes(f: BinaryIO, size: int) -> list[tuple[int, int, bytes, int]]:
     return boxes
 
 
-# The native C2PA reader is quadratic in the number of top-level boxes (30k boxes ~ 11 s,
-# 100k ~ 2 min). Real media has a handful (ftyp, moov, mdat, a few uuid/free, and one
-# moof+mdat pair per fragment): a ceiling far above any real file refuses the attack cheaply.
+# The native C2PA reader is quadratic in the number of boxes (30k top-level boxes ~ 11 s,
+# 100k ~ 2 min; 16k empty boxes inside moov: 7 s to verify, 11 s to sign). Real media has a
+# handful at the top (ftyp, moov, mdat, a few uuid/free, one moof+mdat pair per fragment)
+# and at most a few thousand inside one box: ceilings far above any real file refuse the
+# attack cheaply. Nesting deeper than a real file's (~8 levels) is refused as well: the
+# native parser recurses.
 MAX_TOP_LEVEL_BOXES = 20_000
+MAX_NESTED_BOXES = 10_000  # inside any one top-level box, all levels together
+MAX_BOX_DEPTH = 32
+# Boxes made only of boxes (ISO/IEC 14496-12 and 23008-12), and the header bytes
+# before their first child (`meta` is a full box: 4 bytes of version and flags).
+_CONTAINERS: dict[bytes, int] = {
+    **dict.fromkeys(
+        [
+            b"moov",
+            b"trak",
+            b"edts",
+            b"mdia",
+            b"minf",
+            b"dinf",
+            b"stbl",
+            b"mvex",
+            b"moof",
+            b"traf",
+            b"mfra",
+            b"udta",
+            b"tref",
+            b"sinf",
+            b"schi",
+            b"iprp",
+            b"ipco",
+            b"grpl",
+            b"strk",
+            b"strd",
+        ],
+        0,
+    ),
+    b"meta": 4,
+}
+
+
+class _Walk:
+    def __init__(self, f: BinaryIO, name: str) -> None:
+        self.f, self.name, self.nested = f, name, 0
+
+    def box_at(self, pos: int, end: int) -> tuple[int, bytes, int] | None:
+        """(total size, type, header size) of the box at ``pos``, or None past the data."""
+        self.f.seek(pos)
+        head = self.f.read(16)
+        if len(head) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", head[:8])
+        header = 8
+        if size == 1:
+            if len(head) < 16:
+                return None
+            size, header = struct.unpack(">Q", head[8:16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return None
+        return size, kind, header
+
+    def children(self, start: int, end: int, depth: int) -> None:
+        # Iterative over siblings, recursive over depth (bounded by MAX_BOX_DEPTH).
+        if depth > MAX_BOX_DEPTH:
+            raise InputError(
+                f"{self.name}: boxes nested more than {MAX_BOX_DEPTH} levels deep; refused "
+                "as a denial-of-service shape"
+            )
+        pos = start
+        while pos + 8 <= end:
+            found = self.box_at(pos, end)
+            if found is None:
+                return
+            size, kind, header = found
+            self.nested += 1
+            if self.nested > MAX_NESTED_BOXES:
+                raise InputError(
+                    f"{self.name}: more than {MAX_NESTED_BOXES:,} boxes inside one top-level "
+                    "box; refused as a denial-of-service shape (real media has a few hundred)"
+                )
+            skip = _CONTAINERS.get(kind)
+            if skip is not None:
+                self.children(pos + header + skip, pos + size, depth + 1)
+            pos += size
 
 
 def check_structure(path: str | os.PathLike[str], media_type: MediaType | None = None) -> None:
     """Refuse, before any native parser sees it, a file whose structure is absurd.
 
+    BMFF only: more than ``MAX_TOP_LEVEL_BOXES`` top-level boxes, more than
+    ``MAX_NESTED_BOXES`` inside one of them, or nesting deeper than ``MAX_BOX_DEPTH``.
     Raises InputError naming the file and the problem. Cheap: reads box headers only.
     """
     name = os.fspath(path)
     mt = media_type if media_type is not None else sniff_path(path)
-    if mt is None or not mt.mime.startswith(
-        ("video/mp4", "video/quicktime", "audio/mp4", "image/hei", "image/avif")
-    ):
+    if mt is None or mt.family is not Family.BMFF:
         return
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
+            walk = _Walk(f, name)
             count = 0
             pos = 0
             while pos + 8 <= size:
-                f.seek(pos)
-                head = f.read(16)
-                if len(head) < 8:
+                found = walk.box_at(pos, size)
+                if found is None:
                     break
-                box_size, _ = struct.unpack(">I4s", head[:8])
-                if box_size == 1 and len(head) >= 16:
-                    box_size = struct.unpack(">Q", head[8:16])[0]
-                elif box_size == 0:
-                    box_size = size - pos
-                if box_size < 8:
-                    break
+                box_size, kind, header = found
                 count += 1
                 if count > MAX_TOP_LEVEL_BOXES:
                     raise InputError(
                         f"{name}: more than {MAX_TOP_LEVEL_BOXES:,} top-level boxes; "
                         "refused as a denial-of-service shape (real media has a few dozen)"
                     )
+                skip = _CONTAINERS.get(kind)
+                if skip is not None:
+                    walk.nested = 0
+                    walk.children(pos + header + skip, pos + box_size, 1)
                 pos += box_size
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc

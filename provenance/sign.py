@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from . import _c2pa, labels, media, xmp
-from .errors import InputError, SigningError
+from ._files import read_regular_file, regular_file_stat
+from .errors import DestinationExistsError, InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration
 from .trust import atomic_write_bytes
@@ -41,9 +43,12 @@ __all__ = [
 ]
 
 _PROVCHECK = "provcheck"
-_BMFF = frozenset(
-    {"video/mp4", "video/quicktime", "audio/mp4", "image/heic", "image/heif", "image/avif"}
-)
+# What the native library says when the timestamp request (the only HTTP it does when
+# signing) fails.
+_TSA_FAILURE = re.compile(r"http resolver|service responded|time ?stamp", re.IGNORECASE)
+_HARD_BINDING_PREFIX = "c2pa.hash."
+# A PEM key or certificate chain is a few KiB; a bound keeps a hostile path from eating memory.
+_MAX_PEM = 1024 * 1024
 # Our assertion recording the SHA-256 of every ingredient file at signing time.
 INGREDIENT_HASHES_LABEL = "org.provcheck.ingredient-hashes"
 
@@ -88,11 +93,10 @@ class PemSigner:
         """Load and check a key and chain. The key is re-serialised unencrypted in memory
         only, to hand to the native signer; it is never written or logged."""
         key_path, cert_path = Path(key_path), Path(cert_path)
-        try:
-            key_data = key_path.read_bytes()
-            chain_data = cert_path.read_bytes()
-        except OSError as exc:
-            raise SigningError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+        key_data = read_regular_file(key_path, limit=_MAX_PEM, error=SigningError, what="key")
+        chain_data = read_regular_file(
+            cert_path, limit=_MAX_PEM, error=SigningError, what="certificate chain"
+        )
         key = load_private_key(key_data, passphrase, str(key_path))
         chain = _load_chain(chain_data, str(cert_path))
         leaf = chain[0]
@@ -234,18 +238,69 @@ def actions_for(
 
 
 def _check_source(path: Path) -> media.MediaType:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot access: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{path}: not a regular file")
+    """What the file is, refusing before any native parser sees it: special files (a FIFO
+    or a device would block or never end), unknown formats and absurd box structures."""
+    regular_file_stat(path)
     kind = media.sniff_path(path)
     if kind is None:
         raise InputError(f"{path}: not a recognised media format")
+    row = kind.format
+    if row is None or not row.c2pa:
+        raise InputError(f"{path}: {kind.name} cannot carry an embedded C2PA manifest")
+    media.check_structure(path, kind)
     return kind
+
+
+def _ai_value(ai: AIGeneration | str | None) -> AIGeneration | None:
+    if ai is None or isinstance(ai, AIGeneration):
+        return ai
+    try:
+        return AIGeneration(ai)
+    except ValueError:
+        choices = ", ".join(a.value for a in AIGeneration if a is not AIGeneration.UNKNOWN)
+        raise SigningError(f"AI label {ai!r} is not one of: {choices}") from None
+
+
+def _check_tsa_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SigningError(f"timestamp authority {url!r}: not an http:// or https:// URL")
+
+
+def _tsa_cause(url: str, native: str) -> str:
+    """Why a timestamp request failed, in words: the native message says only that the
+    "http resolver" failed, so a plain connection attempt names the cause."""
+    import socket
+    from urllib.parse import urlsplit
+
+    native = re.sub(r"^internal error \((.*)\)$", r"\1", native.strip())
+    if "http resolver" not in native:
+        return native  # the server answered (an HTTP error, not a timestamp): say so
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except socket.gaierror:
+        return f"host {host!r} not found"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within 5 s"
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
+    return native
+
+
+def _destination(out: Path) -> Path:
+    """Where the signed bytes go: a symbolic link stays a link and its target is signed."""
+    if not out.is_symlink():
+        return out
+    target = Path(os.path.realpath(out))
+    if not target.exists():
+        raise SigningError(f"{out}: is a symbolic link to {target}, which does not exist")
+    return target
 
 
 def sign(
@@ -253,7 +308,7 @@ def sign(
     dest: str | os.PathLike[str],
     *,
     signer: SigningCredentials,
-    ai: AIGeneration | str | None = None,
+    ai: AIGeneration | str | None,
     ingredients: Sequence[str | os.PathLike[str] | IngredientSpec] = (),
     title: str | None = None,
     tsa_url: str | None = None,
@@ -268,6 +323,11 @@ def sign(
     repository: Any = None,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
+
+    ``ai`` is required: ``"fully"``, ``"partly"``, ``"possibly"`` or ``"no"`` (an
+    ``AIGeneration``), or ``None`` to state nothing of its own (the ingredients' labels
+    then decide, e.g. for a trim of a generated clip). A destination that is a symbolic
+    link stays a link: the file it points to is replaced, atomically.
 
     Nothing is written when any check fails. ``dest`` is replaced only with
     ``force`` (or ``in_place`` when it is the source itself). With ``sidecar`` the
@@ -285,21 +345,32 @@ def sign(
     """
     from . import __version__
 
-    src, out = Path(source), Path(dest)
+    src, given = Path(source), Path(dest)
+    ai_value = _ai_value(ai)
+    if tsa_url is not None:
+        _check_tsa_url(tsa_url)
     kind = _check_source(src)
-    ai_value = AIGeneration(ai) if isinstance(ai, str) else ai
+    out = _destination(given)
     same = out.exists() and os.path.samefile(src, out)
     if same and not in_place:
-        raise SigningError(
-            f"{out}: is the input file; signing onto it needs in_place=True (--in-place)"
-        )
+        raise SigningError(f"{given}: is the input file; signing onto it needs in-place signing")
     if out.exists() and not same and not force:
-        raise SigningError(f"{out}: already exists; use force=True (--force) to replace it")
+        raise DestinationExistsError(str(given))
     if out.exists() and not out.is_file():
         raise SigningError(f"{out}: exists and is not a regular file")
     if not out.parent.is_dir():
         raise SigningError(f"{out.parent}: no such directory")
 
+    for extra in extra_assertions:
+        label = str(extra.get("label", ""))
+        if label.startswith(_HARD_BINDING_PREFIX):
+            # The C2PA library signs a caller's hash assertion as given, without computing a
+            # hash into it; c2pa-rs 0.91 then validates a BMFF one with no hash as a match,
+            # so the manifest would vouch for any content it is copied onto.
+            raise SigningError(
+                f"extra assertion {label!r}: content-binding (hash) assertions are computed "
+                "when signing and cannot be supplied"
+            )
     specs = [i if isinstance(i, IngredientSpec) else IngredientSpec(Path(i)) for i in ingredients]
     agent = software_agent or f"{_PROVCHECK} {__version__}"
     default_rel = "inputTo" if ai_value is AIGeneration.FULLY else "parentOf"
@@ -341,7 +412,7 @@ def sign(
         )
     native = signer.native(tsa_url)
     fingerprint = None
-    if repository is not None and kind.mime in ("video/mp4", "video/quicktime"):
+    if repository is not None and kind.format is not None and kind.format.video:
         from . import fingerprint as fp_mod
 
         fingerprint = fp_mod.compute(src)
@@ -360,7 +431,7 @@ def sign(
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
             src_f: Any
             packet = xmp.build_packet(str(label_dst)) if write_xmp else b""
-            if write_xmp and kind.mime in _BMFF:
+            if write_xmp and kind.family is media.Family.BMFF:
                 # the label is appended as a box: sign a view of the file with it, no copy
                 patches, suffix = xmp.bmff_edits(src, packet)
                 src_f = stack.enter_context(
@@ -380,16 +451,25 @@ def sign(
                         j, ing_kind.mime, stack.enter_context(open(spec.path, "rb"))
                     )
                 )
-            manifest_bytes = _c2pa.sign_stream(
-                manifest=manifest,
-                signer=native,
-                mime=kind.mime,
-                source=src_f,
-                dest=dst_f,
-                ingredients=natives,
-                remote_url=remote_manifest_url,
-                embed=sidecar is None,
-            )
+            try:
+                manifest_bytes = _c2pa.sign_stream(
+                    manifest=manifest,
+                    signer=native,
+                    mime=kind.mime,
+                    source=src_f,
+                    dest=dst_f,
+                    ingredients=natives,
+                    remote_url=remote_manifest_url,
+                    embed=sidecar is None,
+                )
+            except SigningError as exc:
+                native_text = str(exc).removeprefix("the C2PA library could not sign: ")
+                if tsa_url is None or not _TSA_FAILURE.search(native_text):
+                    raise
+                raise SigningError(
+                    f"timestamp authority {tsa_url} failed: {_tsa_cause(tsa_url, native_text)} "
+                    "(nothing was written)"
+                ) from exc
             dst_f.flush()
             os.fsync(dst_f.fileno())
         try:
@@ -404,7 +484,7 @@ def sign(
             from .softbinding import register
             from .verify import verify as _verify
 
-            report = dataclasses.replace(_verify(tmp), path=str(out))
+            report = dataclasses.replace(_verify(tmp), path=str(given))
             register(
                 repository,
                 manifest=manifest_bytes,
@@ -424,7 +504,7 @@ def sign(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return SignResult(out, kind.mime, len(manifest_bytes), ai_value)
+    return SignResult(given, kind.mime, len(manifest_bytes), ai_value)
 
 
 def _fsync_dir(path: Path) -> None:

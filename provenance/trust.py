@@ -14,21 +14,28 @@ The default configuration lives in the user's config directory
 (``$PROVCHECK_CONFIG_DIR`` or the platform's, e.g. ``~/.config/provcheck``) as
 one PEM file per source under ``trust/anchors``, ``trust/allowed`` and
 ``trust/tsa``. Nothing here touches the network except ``download`` and
-``update``, which the caller asks for.
+``update``, which the caller asks for; they fetch over HTTPS with certificate
+verification only, unless the caller opts in to plain HTTP (then an
+``InsecureDownloadWarning`` is issued on every download), and can pin a SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
-from .errors import NetworkError, TrustConfigError
+from ._files import read_regular_file
+from .errors import InsecureDownloadWarning, NetworkError, TrustConfigError
 
 __all__ = [
     "TrustSource",
@@ -103,12 +110,7 @@ def load_pem_source(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except IsADirectoryError as exc:
-        raise TrustConfigError(f"{p}: is a directory, expected a PEM file") from exc
-    except OSError as exc:
-        raise TrustConfigError(f"{p}: cannot read trust file: {exc.strerror or exc}") from exc
+    data = read_regular_file(p, limit=_MAX_DOWNLOAD, error=TrustConfigError, what="trust file")
     pem, certs = _parse_pem(data, str(p))
     return TrustSource(label or p.stem, kind, pem, str(p), certs)
 
@@ -202,10 +204,17 @@ def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def _safe_label(label: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip(".-")
+    """A file name from a label: letters and digits of any script, '.', '_' and '-'."""
+    cleaned = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", label)).strip(".-")
     if not cleaned:
         raise TrustConfigError(f"{label!r} is not usable as a trust source name")
-    return cleaned
+    # File names are limited to 255 bytes: keep room for ".pem" and the temp-file affixes.
+    return cleaned.encode("utf-8")[:200].decode("utf-8", errors="ignore")
+
+
+def _header_value(text: str) -> str:
+    # One line of the stored file's comment header: no line breaks or control characters.
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def install(
@@ -222,21 +231,76 @@ def install(
     pem, certs = _parse_pem(data, origin)
     root = Path(config_dir) if config_dir is not None else default_config_dir()
     dest = root / "trust" / kind / f"{_safe_label(label)}.pem"
-    header = f"# provcheck trust source: {label}\n# origin: {origin}\n"
-    atomic_write_bytes(dest, (header + pem).encode("ascii"))
+    header = (
+        f"# provcheck trust source: {_header_value(label)}\n# origin: {_header_value(origin)}\n"
+    )
+    atomic_write_bytes(dest, (header + pem).encode("utf-8"))
     return TrustSource(dest.stem, kind, pem, origin, certs)
 
 
-def download(url: str, *, timeout: float = 30.0) -> bytes:
-    """Fetch a trust list over HTTP(S). Only called when the caller asks for it."""
+def _check_pin(sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    pin = sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", pin):
+        raise TrustConfigError(f"{sha256!r} is not a SHA-256 digest (64 hexadecimal digits)")
+    return pin
+
+
+def download(
+    url: str,
+    *,
+    timeout: float = 30.0,
+    sha256: str | None = None,
+    allow_insecure_http: bool = False,
+    cafile: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """Fetch a trust list. Only called when the caller asks for it.
+
+    HTTPS with certificate verification (against the system's roots, or only those in
+    ``cafile``) is the only transport, redirects included. ``allow_insecure_http``
+    accepts plain ``http://`` too: anyone on the network path can then replace the
+    list, so an ``InsecureDownloadWarning`` is issued every time. ``sha256`` pins the
+    exact bytes expected (hex digest): anything else is refused.
+    """
+    import ssl
     import urllib.error  # only when a download is asked for: keeps start-up light
     import urllib.request
 
-    if not url.startswith(("https://", "http://")):
-        raise NetworkError(f"{url}: only http:// and https:// URLs can be downloaded")
+    pin = _check_pin(sha256)
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in ("https", "http"):
+        raise NetworkError(f"{url}: only https:// URLs can be downloaded")
+    if scheme == "http" and not allow_insecure_http:
+        raise NetworkError(
+            f"{url}: refused: trust material over plain HTTP can be replaced by anyone on "
+            "the network path; use an https:// URL (or opt in to insecure HTTP explicitly, "
+            "ideally with a SHA-256 pin)"
+        )
+    try:
+        context = ssl.create_default_context(cafile=os.fspath(cafile) if cafile else None)
+    except (OSError, ssl.SSLError) as exc:
+        where = os.fspath(cafile or "")
+        raise NetworkError(f"{where}: cannot load CA certificates: {exc}") from exc
+
+    class _Redirects(urllib.request.HTTPRedirectHandler):
+        # A redirect may not downgrade to plain HTTP (nor go anywhere but http/https).
+        def redirect_request(
+            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+        ) -> Any:
+            new_scheme = newurl.split(":", 1)[0].lower()
+            if new_scheme != "https" and not (new_scheme == "http" and allow_insecure_http):
+                raise NetworkError(f"{url}: refused a redirect to {newurl} (not https)")
+            if new_scheme == "http":
+                _warn_insecure(newurl)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _Redirects())
+    if scheme == "http":
+        _warn_insecure(url)
     req = urllib.request.Request(url, headers={"User-Agent": "provcheck"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             data: bytes = resp.read(_MAX_DOWNLOAD + 1)
     except urllib.error.HTTPError as exc:
         raise NetworkError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from exc
@@ -245,7 +309,23 @@ def download(url: str, *, timeout: float = 30.0) -> bytes:
         raise NetworkError(f"{url}: download failed: {reason}") from exc
     if len(data) > _MAX_DOWNLOAD:
         raise NetworkError(f"{url}: larger than {_MAX_DOWNLOAD // (1024 * 1024)} MiB, refused")
+    if pin is not None:
+        got = hashlib.sha256(data).hexdigest()
+        if got != pin:
+            raise NetworkError(
+                f"{url}: SHA-256 of the download is {got}, not the pinned {pin}; refused"
+            )
     return data
+
+
+def _warn_insecure(url: str) -> None:
+    warnings.warn(
+        InsecureDownloadWarning(
+            f"{url}: downloading trust material over plain HTTP, without transport security: "
+            "anyone on the network path can replace it"
+        ),
+        stacklevel=3,
+    )
 
 
 def update(
@@ -256,11 +336,15 @@ def update(
     include_cai_interim: bool = False,
     cai_interim_url: str = CAI_INTERIM_TRUST_LIST_URL,
     timeout: float = 30.0,
+    pins: Mapping[str, str] | None = None,
+    allow_insecure_http: bool = False,
+    cafile: str | os.PathLike[str] | None = None,
 ) -> list[TrustSource]:
     """Download the official C2PA trust list and TSA trust list into the config dir.
 
-    Both downloads are validated before anything is written, so a failed update
-    leaves the previous lists in place.
+    Every download is validated before anything is written, so a failed update
+    leaves the previous lists in place. ``pins`` maps a URL to the SHA-256 its bytes
+    must have; ``allow_insecure_http`` and ``cafile`` are as for ``download``.
     """
     plan = [
         ("anchors", "c2pa-trust-list", trust_list_url),
@@ -270,7 +354,13 @@ def update(
         plan.append(("anchors", "cai-interim-trust-list", cai_interim_url))
     fetched = []
     for kind, label, url in plan:
-        data = download(url, timeout=timeout)
+        data = download(
+            url,
+            timeout=timeout,
+            sha256=(pins or {}).get(url),
+            allow_insecure_http=allow_insecure_http,
+            cafile=cafile,
+        )
         _parse_pem(data, url)  # validate before writing anything
         fetched.append((kind, label, url, data))
     return [

@@ -21,13 +21,14 @@ import os
 import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element
 
 from .errors import InputError
-from .media import bmff_boxes
+from .media import XmpCarrier, bmff_boxes, format_of
 
 __all__ = [
     "XMP_UUID",
@@ -121,24 +122,14 @@ def embed(source: Path, dest: Path, mime: str, packet: bytes) -> bool:
 
     Returns False (and copies unchanged) for formats we do not write XMP into.
     """
-    if mime in (
-        "video/mp4",
-        "video/quicktime",
-        "audio/mp4",
-        "image/heic",
-        "image/heif",
-        "image/avif",
-    ):
-        _embed_bmff(source, dest, packet)
-        return True
-    if mime == "image/jpeg":
-        _embed_jpeg(source, dest, packet)
-        return True
-    if mime == "image/png":
-        _embed_png(source, dest, packet)
-        return True
-    shutil.copyfile(source, dest)
-    return False
+    row = format_of(mime)
+    carrier = row.xmp if row is not None and row.xmp_writable else None
+    writer = _WRITERS.get(carrier) if carrier is not None else None
+    if writer is None:
+        shutil.copyfile(source, dest)
+        return False
+    writer(source, dest, packet)
+    return True
 
 
 def bmff_edits(source: Path, packet: bytes) -> tuple[dict[int, bytes], bytes]:
@@ -271,6 +262,14 @@ def _embed_png(source: Path, dest: Path, packet: bytes) -> None:
     dest.write_bytes(bytes(out))
 
 
+# The carriers provcheck writes (media.FORMATS says which formats use which).
+_WRITERS: dict[XmpCarrier, Callable[[Path, Path, bytes], None]] = {
+    XmpCarrier.BMFF_UUID: _embed_bmff,
+    XmpCarrier.JPEG_APP1: _embed_jpeg,
+    XmpCarrier.PNG_ITXT: _embed_png,
+}
+
+
 # ---------------------------------------------------------------------------
 # reading
 
@@ -348,14 +347,9 @@ def _itxt_text(body: bytes) -> bytes | None:
 
 
 def _find_packet(f: BinaryIO, size: int, mime: str | None) -> bytes | None:
-    if mime in (
-        "video/mp4",
-        "video/quicktime",
-        "audio/mp4",
-        "image/heic",
-        "image/heif",
-        "image/avif",
-    ):
+    row = format_of(mime)
+    carrier = row.xmp if row is not None else None
+    if carrier is XmpCarrier.BMFF_UUID:
         for pos, box_size, kind, header in bmff_boxes(f, size):
             if kind == b"uuid" and box_size - header - 16 <= _MAX_XMP:
                 f.seek(pos + header)
@@ -363,18 +357,18 @@ def _find_packet(f: BinaryIO, size: int, mime: str | None) -> bytes | None:
                     return f.read(box_size - header - 16)
         return None
     head = f.read(min(size, 16 * 1024 * 1024))
-    if mime == "image/jpeg":
+    if carrier is XmpCarrier.JPEG_APP1:
         for seg_pos, marker, length in _jpeg_segments(head):
             body = head[seg_pos + 4 : seg_pos + length]
             if marker == 0xE1 and body.startswith(_JPEG_XMP_ID):
                 return body[len(_JPEG_XMP_ID) :]
         return None
-    if mime == "image/png":
+    if carrier is XmpCarrier.PNG_ITXT:
         for pos, kind, length in _png_chunks(head):
             if kind == b"iTXt" and head[pos + 8 : pos + 26] == b"XML:com.adobe.xmp\x00":
                 return _itxt_text(head[pos + 8 : pos + length - 4])
         return None
-    if mime == "image/webp":
+    if carrier is XmpCarrier.RIFF_CHUNK:
         pos = 12
         while pos + 8 <= len(head):
             kind = head[pos : pos + 4]

@@ -103,3 +103,154 @@ def test_reports_are_frozen() -> None:
     report = provenance.Report(path="x", verdict=Verdict.ERROR, reason="r")
     with pytest.raises(AttributeError):
         report.verdict = Verdict.TRUSTED  # type: ignore[misc]
+
+
+def _type_checking_names() -> dict[str, tuple[str, str]]:
+    """public name -> (module, attribute) as the TYPE_CHECKING block of __init__ says."""
+    tree = ast.parse((ROOT / "provenance" / "__init__.py").read_text())
+    block = next(
+        n
+        for n in tree.body
+        if isinstance(n, ast.If) and isinstance(n.test, ast.Name) and "TYPE_CHECKING" in n.test.id
+    )
+    names: dict[str, tuple[str, str]] = {}
+    aliases: dict[str, str] = {}
+    for node in block.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for alias in node.names:
+                assert alias.asname == alias.name, f"{alias.name}: use 'x as x' or an assignment"
+                names[alias.name] = (node.module, alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Assign):
+            (target,) = node.targets
+            value = node.value
+            assert isinstance(target, ast.Name) and isinstance(value, ast.Attribute)
+            assert isinstance(value.value, ast.Name)
+            names[target.id] = (aliases[value.value.id], value.attr)
+    return names
+
+
+def test_all_lazy_table_and_type_checking_imports_agree() -> None:
+    lazy = provenance._LAZY
+    assert set(provenance.__all__) == set(lazy) | {"__version__"}
+    assert len(provenance.__all__) == len(set(provenance.__all__))
+    assert _type_checking_names() == lazy
+
+
+def test_lazy_names_resolve_to_what_they_name() -> None:
+    for name, (module, attr) in provenance._LAZY.items():
+        mod = importlib.import_module(f"provenance.{module}")
+        assert getattr(provenance, name) is getattr(mod, attr), name
+
+
+def test_version_does_not_import_c2pa() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from provcheck.__main__ import main; sys.argv = ['provcheck', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('c2pa', 'cryptography', 'av')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+# --- the media-type table ---
+
+
+def test_every_sniffed_type_has_a_table_row() -> None:
+    from provenance import media
+
+    samples = [
+        b"\xff\xd8\xff\xe0",
+        b"\x89PNG\r\n\x1a\n",
+        b"GIF89a",
+        b"RIFF\0\0\0\0WEBP",
+        b"RIFF\0\0\0\0WAVE",
+        b"RIFF\0\0\0\0AVI ",
+        b"\0\0\0\x18ftypisom",
+        b"\0\0\0\x18ftypqt  ",
+        b"\0\0\0\x18ftypheic",
+        b"\0\0\0\x18ftypmif1",
+        b"\0\0\0\x18ftypavif",
+        b"\0\0\0\x18ftypM4A ",
+        b"II*\0",
+        b"%PDF-1.7",
+        b"fLaC",
+        b"ID3\x04",
+        b"FORM\0\0\0\0AIFF",
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        b"\x1a\x45\xdf\xa3webm",
+        b"\x1a\x45\xdf\xa3matroska",
+        b"\0\0\0\x08moof",
+    ]
+    for header in samples:
+        kind = media.sniff(header)
+        assert kind is not None and kind.format is not None, header
+
+
+def test_table_families_and_capabilities() -> None:
+    from provenance.media import FORMATS, TIMED_BMFF_MIMES, Family, XmpCarrier, mimes
+
+    bmff = mimes(family=Family.BMFF)
+    assert bmff == {
+        "video/mp4",
+        "video/quicktime",
+        "audio/mp4",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+    }
+    assert {"video/mp4", "video/quicktime", "audio/mp4"} == TIMED_BMFF_MIMES
+    assert all(FORMATS[m].xmp is XmpCarrier.BMFF_UUID for m in bmff)
+    assert mimes(xmp_writable=True) == bmff | {"image/jpeg", "image/png"}
+    assert mimes(video=True) == {
+        "video/mp4",
+        "video/quicktime",
+        "video/avi",
+        "video/webm",
+        "video/x-matroska",
+    }
+    assert not FORMATS["video/webm"].c2pa and FORMATS["image/webp"].c2pa
+
+
+def test_table_agrees_with_the_c2pa_library() -> None:
+    """What the table calls C2PA-signable is what the native builder accepts."""
+    import c2pa
+
+    from provenance.media import mimes
+
+    supported = set(c2pa.Builder.get_supported_mime_types())
+    assert mimes(c2pa=True) <= supported
+    assert not ({"video/webm", "video/x-matroska", "audio/aiff"} & supported)
+
+
+def test_no_bmff_list_outside_the_table() -> None:
+    """The set of BMFF media types is written once (media.FORMATS). inspection.py keeps a
+    table of MIME synonyms MediaInfo uses (application/mp4, audio/x-wav ...): not a list of
+    capabilities."""
+    for path in (ROOT / "provenance").glob("*.py"):
+        if path.name in ("media.py", "inspection.py"):
+            continue
+        text = path.read_text()
+        assert not ('"video/quicktime"' in text and '"audio/mp4"' in text), path.name
+
+
+def test_the_package_map_lists_every_module() -> None:
+    doc = provenance.__doc__ or ""
+    mapped = {
+        line.split()[0]
+        for line in doc.split("The map", 1)[1].splitlines()
+        if line.startswith("    ") and not line.startswith("     ")
+    }
+    modules = {
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "provenance").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
+    assert modules == mapped

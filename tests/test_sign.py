@@ -24,6 +24,8 @@ from provcheck.app import cli
 from provenance import (
     AIGeneration,
     CallbackSigner,
+    DestinationExistsError,
+    InputError,
     PemSigner,
     SigningError,
     TrustConfig,
@@ -285,13 +287,15 @@ def test_output_rules(tmp_path: Path) -> None:
     before = digest(src)
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")
-    with pytest.raises(SigningError, match="already exists"):
-        sign(src, out, signer=SIGNER)
+    with pytest.raises(DestinationExistsError, match=r"out\.mp4: already exists") as info:
+        sign(src, out, signer=SIGNER, ai="no")
+    assert "=" not in str(info.value) and "--" not in str(info.value)  # no Python, no flags
+    assert info.value.path == str(out)
     assert out.read_bytes() == b"keep me"
-    sign(src, out, signer=SIGNER, force=True)
+    sign(src, out, signer=SIGNER, ai="no", force=True)
     assert verify(out, trust=TRUST).verdict is Verdict.TRUSTED
-    with pytest.raises(SigningError, match="in_place"):
-        sign(src, src, signer=SIGNER)
+    with pytest.raises(SigningError, match="is the input file; signing onto it needs in-place"):
+        sign(src, src, signer=SIGNER, ai="no")
     assert digest(src) == before
     sign(src, src, signer=SIGNER, ai="fully", in_place=True)
     assert verify(src, trust=TRUST).verdict is Verdict.TRUSTED
@@ -300,23 +304,24 @@ def test_output_rules(tmp_path: Path) -> None:
 
 def test_failed_signing_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
-    with pytest.raises(Exception):  # noqa: B017 - any failure; the point is what is left
+    with pytest.raises(SigningError, match=r"could not decode assertion c2pa\.actions\.v2"):
         sign(
             media("photo_captured.jpg"),
             out,
             signer=SIGNER,
-            extra_assertions=[{"label": "c2pa.hash.data", "data": "broken"}],
+            ai="fully",
+            extra_assertions=[{"label": "c2pa.actions.v2", "data": "broken"}],
         )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_input_errors(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no such file"):
-        sign(tmp_path / "missing.mp4", tmp_path / "o.mp4", signer=SIGNER)
+    with pytest.raises(InputError, match=r"missing\.mp4: no such file"):
+        sign(tmp_path / "missing.mp4", tmp_path / "o.mp4", signer=SIGNER, ai="no")
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
-    with pytest.raises(Exception, match="not a recognised media format"):
-        sign(txt, tmp_path / "o.mp4", signer=SIGNER)
+    with pytest.raises(InputError, match="not a recognised media format"):
+        sign(txt, tmp_path / "o.mp4", signer=SIGNER, ai="no")
 
 
 @pytest.mark.parametrize("name", ["unsigned.mp4", "photo_captured.jpg", "generated.png"])
@@ -382,9 +387,28 @@ def test_timestamp_keeps_an_expired_signature_valid(tmp_path: Path) -> None:
 
 def test_unreachable_tsa_is_a_clear_error(tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
-    with pytest.raises(SigningError, match="could not sign"):
-        sign(media("unsigned.mp4"), out, signer=SIGNER, tsa_url="http://127.0.0.1:9/tsa")
+    url = "http://127.0.0.1:9/tsa"  # the discard port: nothing listens on loopback
+    with pytest.raises(SigningError) as info:
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", tsa_url=url)
+    message = str(info.value)
+    assert message.startswith(f"timestamp authority {url} failed: cannot connect to 127.0.0.1:9")
+    assert "internal error" not in message and "resolver" not in message
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_tsa_answering_an_http_error_is_named(tmp_path: Path) -> None:
+    tsa = make_tsa()
+    out = tmp_path / "o.mp4"
+    with TSAServer(tsa), pytest.raises(SigningError) as info:
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", tsa_url=tsa.url + "/nope")
+    assert str(info.value).startswith(f"timestamp authority {tsa.url}/nope failed: ")
+    assert "internal error" not in str(info.value)
+    assert not out.exists()
+
+
+def test_tsa_url_must_be_http(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="not an http:// or https:// URL"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER, ai="no", tsa_url="tsa")
 
 
 def test_cli_sign_end_to_end(tmp_path: Path) -> None:
@@ -411,12 +435,15 @@ def test_cli_sign_end_to_end(tmp_path: Path) -> None:
     report = verify(out, trust=TRUST)
     assert (report.verdict, report.ai_generated) == (Verdict.TRUSTED, AIGeneration.FULLY)
     assert report.manifest is not None and report.manifest.title == "My clip"
-    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out))
+    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out, "--ai", "fully"))
     assert r.exit_code == 5 and "already exists" in r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     r = CliRunner().invoke(
-        cli, sign_argv(media("unsigned.mp4"), tmp_path / "x.mp4", "--manifest", str(bad))
+        cli,
+        sign_argv(
+            media("unsigned.mp4"), tmp_path / "x.mp4", "--ai", "fully", "--manifest", str(bad)
+        ),
     )
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
 
@@ -470,3 +497,227 @@ def test_labelled_view_reads_like_the_labelled_copy(
         assert view.read(size) == expected[offset : offset + size]
         view.seek(0)
         assert view.read() == expected
+
+
+# --- issue 12 item 7: an explicit AI statement ---
+
+
+def test_ai_is_required(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="'ai'"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER)  # type: ignore[call-arg]
+    with pytest.raises(SigningError, match=r"'maybe' is not one of: .*fully.*no"):
+        sign(media("unsigned.mp4"), tmp_path / "o.mp4", signer=SIGNER, ai="maybe")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 12 item 9: the BMFF exclusions provcheck's MP4s carry, and what still binds ---
+
+
+def _bmff_exclusions(path: Path) -> list[dict[str, object]]:
+    import json
+
+    import c2pa
+
+    with open(path, "rb") as f, c2pa.Reader("video/mp4", f) as reader:
+        store = json.loads(reader.json())
+    active = store["manifests"][store["active_manifest"]]
+    (binding,) = [a for a in active["assertions"] if a["label"].startswith("c2pa.hash.bmff")]
+    assert binding["data"]["merkle"], "the mdat payload must be bound by Merkle leaves"
+    exclusions: list[dict[str, object]] = binding["data"]["exclusions"]
+    return exclusions
+
+
+def test_signed_mp4_exclusions_are_the_documented_ones(tmp_path: Path) -> None:
+    """README "Signing": uuid (the manifest), ftyp, mfra (C2PA-required); free and skip
+    (ISO BMFF free space, ignored by players); the mdat payload, hashed as Merkle leaves."""
+    out = tmp_path / "o.mp4"
+    sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully")
+    paths = sorted(str(e["xpath"]) for e in _bmff_exclusions(out))
+    assert paths == ["/free", "/ftyp", "/mdat", "/mfra", "/skip", "/uuid"]
+
+
+def _flip(src: Path, dest: Path, offset: int) -> Path:
+    data = bytearray(src.read_bytes())
+    data[offset] ^= 0xFF
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_what_the_exclusions_still_bind(tmp_path: Path) -> None:
+    from .conftest import find_box
+
+    out = tmp_path / "o.mp4"
+    sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully")
+    data = out.read_bytes()
+    mdat, _ = find_box(data, b"mdat")
+    free, _ = find_box(data, b"free")
+    moov, _ = find_box(data, b"moov")
+    for name, offset in [("mdat payload", mdat + 20), ("free type", free + 4), ("moov", moov + 12)]:
+        report = verify(_flip(out, tmp_path / "t.mp4", offset), trust=TRUST)
+        assert report.verdict is Verdict.TAMPERED, name
+    # Free space cannot be grown or inserted in front of the media: box offsets are hashed.
+    grown_in_front = data[:free] + b"\x00\x00\x00\x10free" + b"\x00" * 8 + data[free + 8 :]
+    inserted = data[:free] + b"\x00\x00\x00\x08skip" + data[free:]
+    for name, body in [("grown free", grown_in_front), ("inserted skip", inserted)]:
+        (tmp_path / "t.mp4").write_bytes(body)
+        assert verify(tmp_path / "t.mp4", trust=TRUST).verdict is Verdict.TAMPERED, name
+    # What the exclusions allow: free space appended after the last box changes nothing
+    # a player shows, and the signature still holds.
+    grown = tmp_path / "grown.mp4"
+    grown.write_bytes(data + b"\x00\x00\x00\x10free" + b"\x00" * 8)
+    assert verify(grown, trust=TRUST).verdict is Verdict.TRUSTED
+
+
+def test_caller_supplied_hash_assertions_are_refused(tmp_path: Path) -> None:
+    """A hash assertion given by the caller would be signed without a hash in it (and
+    c2pa-rs 0.91 accepts a hash-less BMFF binding for any content)."""
+    for label in ("c2pa.hash.bmff.v3", "c2pa.hash.data", "c2pa.hash.boxes"):
+        with pytest.raises(SigningError, match="content-binding"):
+            sign(
+                media("unsigned.mp4"),
+                tmp_path / "o.mp4",
+                signer=SIGNER,
+                ai="no",
+                extra_assertions=[{"label": label, "data": {"exclusions": []}}],
+            )
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 13: absurd structures, special files, symbolic links ---
+
+
+def _many_boxes(tmp_path: Path, count: int, *, inside_moov: bool) -> Path:
+    """A real MP4 followed by (or with its moov padded by) ``count`` empty ``free`` boxes."""
+    import struct
+
+    data = media("unsigned.mp4").read_bytes()
+    pad = b"\x00\x00\x00\x08free" * count
+    path = tmp_path / f"boxes-{count}.mp4"
+    if inside_moov:
+        from .conftest import find_box
+
+        pos, size = find_box(data, b"moov")
+        assert pos + size == len(data)  # moov is last: growing it moves no chunk offset
+        data = data[:pos] + struct.pack(">I", size + len(pad)) + data[pos + 4 :] + pad
+        path.write_bytes(data)
+    else:
+        path.write_bytes(data + pad)
+    return path
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(("count", "inside_moov"), [(20_001, False), (10_001, True)])
+def test_many_boxes_refused_before_the_native_library(
+    tmp_path: Path, count: int, inside_moov: bool
+) -> None:
+    src = _many_boxes(tmp_path, count, inside_moov=inside_moov)
+    out = tmp_path / "o.mp4"
+    started = time.monotonic()
+    with pytest.raises(InputError, match="refused as a denial-of-service shape") as info:
+        sign(src, out, signer=SIGNER, ai="fully")
+    assert str(src) in str(info.value)
+    # and as an ingredient
+    with pytest.raises(InputError, match="denial-of-service"):
+        sign(media("unsigned.mp4"), out, signer=SIGNER, ai="fully", ingredients=[src])
+    assert time.monotonic() - started < 20  # the native reader would take minutes
+    assert not out.exists()
+
+
+def test_a_few_thousand_boxes_still_sign(tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    sign(_many_boxes(tmp_path, 500, inside_moov=True), out, signer=SIGNER, ai="fully")
+    assert verify(out, trust=TRUST).verdict is Verdict.TRUSTED
+
+
+@pytest.mark.timeout(30)
+def test_deep_nesting_refused(tmp_path: Path) -> None:
+    import struct
+
+    data = media("unsigned.mp4").read_bytes()
+    nest = b""
+    for _ in range(40):  # trak inside trak inside ...: a shape no real file has
+        nest = struct.pack(">I4s", 8 + len(nest), b"trak") + nest
+    src = tmp_path / "deep.mp4"
+    src.write_bytes(data + struct.pack(">I4s", 8 + len(nest), b"moov") + nest)
+    with pytest.raises(InputError, match="nested more than 32 levels"):
+        sign(src, tmp_path / "o.mp4", signer=SIGNER, ai="fully")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("role", ["key", "cert", "source", "ingredient"])
+def test_fifo_is_refused_without_hanging(tmp_path: Path, role: str) -> None:
+    fifo = tmp_path / "special"
+    os.mkfifo(fifo)
+    with pytest.raises((SigningError, InputError), match="is a named pipe"):
+        if role == "key":
+            PemSigner.from_files(fifo, CA / "test-signer-chain.pem")
+        elif role == "cert":
+            PemSigner.from_files(CA / "test-signer.key", fifo)
+        elif role == "source":
+            sign(fifo, tmp_path / "o.mp4", signer=SIGNER, ai="no")
+        else:
+            sign(
+                media("unsigned.mp4"),
+                tmp_path / "o.mp4",
+                signer=SIGNER,
+                ai="no",
+                ingredients=[fifo],
+            )
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.timeout(20)
+def test_dev_zero_is_refused_without_reading_forever(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="/dev/zero: is a device"):
+        PemSigner.from_files("/dev/zero", CA / "test-signer-chain.pem")
+    with pytest.raises(InputError, match="/dev/zero: is a device"):
+        sign("/dev/zero", tmp_path / "o.mp4", signer=SIGNER, ai="no")
+    big = tmp_path / "big.key"
+    with open(big, "wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    with pytest.raises(SigningError, match="larger than"):
+        PemSigner.from_files(big, CA / "test-signer-chain.pem")
+
+
+def test_in_place_through_a_symlink_signs_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "clip.mp4"
+    target.parent.mkdir()
+    shutil.copy(media("unsigned.mp4"), target)
+    link = tmp_path / "link.mp4"
+    link.symlink_to(target)
+    result = sign(link, link, signer=SIGNER, ai="fully", in_place=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)  # still a link
+    assert result.path == link
+    assert verify(target, trust=TRUST).verdict is Verdict.TRUSTED  # the target is signed
+    leftovers = [p.name for p in target.parent.iterdir()] + [p.name for p in tmp_path.iterdir()]
+    assert not [n for n in leftovers if "provcheck-tmp" in n]
+
+
+def test_forced_output_through_a_symlink_and_a_dangling_link(tmp_path: Path) -> None:
+    target = tmp_path / "existing.mp4"
+    target.write_bytes(b"old")
+    link = tmp_path / "out.mp4"
+    link.symlink_to(target)
+    with pytest.raises(DestinationExistsError):
+        sign(media("unsigned.mp4"), link, signer=SIGNER, ai="no")
+    sign(media("unsigned.mp4"), link, signer=SIGNER, ai="no", force=True)
+    assert link.is_symlink() and verify(target, trust=TRUST).verdict is Verdict.TRUSTED
+    dangling = tmp_path / "dangling.mp4"
+    dangling.symlink_to(tmp_path / "nowhere" / "x.mp4")
+    with pytest.raises(SigningError, match=r"symbolic link to .*, which does not exist"):
+        sign(media("unsigned.mp4"), dangling, signer=SIGNER, ai="no")
+
+
+@pytest.mark.parametrize("org", ["x" * 65, "é" * 33])
+def test_create_test_ca_org_longer_than_x509_allows(tmp_path: Path, org: str) -> None:
+    with pytest.raises(SigningError, match="ub-organization-name"):
+        create_test_ca(tmp_path / "ca", org=org)
+    r = CliRunner().invoke(cli, ["keys", "create-test-ca", str(tmp_path / "ca"), "--org", org])
+    assert r.exit_code == 5 and "ub-organization-name" in r.stderr
+    assert "internal error" not in r.stderr
+    ca = create_test_ca(tmp_path / "ok", org="o" * 64)  # the limit itself is fine
+    signer = PemSigner.from_files(ca.signer_key, ca.signer_cert)
+    out = tmp_path / "o.jpg"
+    sign(media("photo_captured.jpg"), out, signer=signer, ai="no")
+    trust = TrustConfig.from_files(anchors=[ca.root_cert])
+    assert verify(out, trust=trust).verdict is Verdict.TRUSTED

@@ -136,6 +136,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
+        if self.path != "/tsa":  # any other path: a server that is not a TSA
+            self.send_response(404)
+            self.end_headers()
+            return
         try:
             body = self.server.tsa.respond(self.rfile.read(length))  # type: ignore[attr-defined]
         except Exception:

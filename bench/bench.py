@@ -408,8 +408,7 @@ def ensure_batch(scratch: Path, n: int) -> list[Path]:
 def _provcheck_sign(src: Path, out: Path, *, ai: bool = False) -> list[str]:
     cmd = [PROVCHECK, "sign", str(src), "-o", str(out), "--key", SIGNER_KEY]
     cmd += ["--cert", SIGNER_CHAIN, "--alg", "es256", "--force"]
-    if ai:
-        cmd += ["--ai", "fully"]
+    cmd += ["--ai", "fully" if ai else "no"]  # sign asks for an explicit AI statement
     return cmd
 
 

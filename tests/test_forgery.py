@@ -154,9 +154,9 @@ def test_expired_certificate_without_timestamp_and_untrusted_tsa(tmp_path: Path)
     signer, root = short_lived_signer(tmp_path, seconds=2)
     bare, stamped = tmp_path / "bare.mp4", tmp_path / "stamped.mp4"
     tsa = make_tsa("rogue TSA")
-    sign(media("unsigned.mp4"), bare, signer=signer)
+    sign(media("unsigned.mp4"), bare, signer=signer, ai=None)
     with TSAServer(tsa):
-        sign(media("unsigned.mp4"), stamped, signer=signer, tsa_url=tsa.url)
+        sign(media("unsigned.mp4"), stamped, signer=signer, tsa_url=tsa.url, ai=None)
     time.sleep(3)
     trust = TrustConfig.from_files(anchors=[root])  # the rogue TSA's root is not trusted
     check(bare, Verdict.INVALID, ("signingCredential.expired",), "expired")
@@ -178,7 +178,7 @@ def test_ingredient_swapped_for_another_file(tmp_path: Path) -> None:
     sign(media("unsigned.mp4"), a / "src.mp4", signer=SIGNER, ai="fully", title="source")
     sign(media("stripped.mp4"), b / "src.mp4", signer=SIGNER, ai="fully", title="source")
     out = tmp_path / "edit.mp4"
-    sign(media("unsigned.mp4"), out, signer=SIGNER, ingredients=[a / "src.mp4"])
+    sign(media("unsigned.mp4"), out, signer=SIGNER, ingredients=[a / "src.mp4"], ai=None)
     check(out, Verdict.TRUSTED)
     ma = _first_manifest_box((a / "src.mp4").read_bytes())
     mb = _first_manifest_box((b / "src.mp4").read_bytes())

@@ -36,6 +36,9 @@ _VALIDITY_CODES = frozenset(
 )
 
 
+HASHLESS_CODE = "assertion.bmffHash.malformed"  # C2PA status code for a broken BMFF hash
+
+
 def chain_is_vouched(manifest: Manifest) -> bool:
     """Every manifest of the chain has a signer vouched for by a claim-signer list."""
     return all(
@@ -121,6 +124,7 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
                 if not any(q.code == p.code and q.where == p.where for q in problem_list):
                     problem_list.append(p)
         problem_list.extend(_profile_problems(manifest, chains, cr_by_label, problem_list))
+    problem_list.extend(_hashless_bindings(active_label, manifests))
     problems = tuple(problem_list)
     codes = tuple(dict.fromkeys(p.code for p in problems))
 
@@ -168,6 +172,36 @@ def judge(raw: _c2pa.RawRead, trust: TrustConfig, base: dict[str, Any]) -> Repor
         notes=tuple(notes),
         **base,
     )
+
+
+def _hashless_bindings(active_label: object, manifests: Mapping[str, Any]) -> list[Problem]:
+    """A BMFF hash assertion with neither a hash nor a Merkle tree binds no content, yet
+    c2pa-rs 0.91 reports it as matching whatever bytes it is read with: refused here."""
+    out: list[Problem] = []
+    for label, m in manifests.items():
+        for a in m.get("assertions") or [] if isinstance(m, Mapping) else []:
+            if not isinstance(a, Mapping) or not str(a.get("label", "")).startswith(
+                "c2pa.hash.bmff"
+            ):
+                continue
+            data = a.get("data")
+            if isinstance(data, Mapping) and (data.get("hash") or data.get("merkle")):
+                continue
+            where = (
+                "active manifest"
+                if label == active_label
+                else f"ingredient {m.get('title') or '(untitled)'}"
+            )
+            out.append(
+                Problem(
+                    HASHLESS_CODE,
+                    "the BMFF content-hash assertion holds no hash and no Merkle tree: "
+                    "it binds no content",
+                    "checked by provcheck: the C2PA library accepts such a binding for any bytes",
+                    where,
+                )
+            )
+    return out
 
 
 def _mapping(v: object) -> Mapping[str, Any]:

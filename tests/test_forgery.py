@@ -236,3 +236,44 @@ def test_jpeg_mp4_polyglots(tmp_path: Path) -> None:
     b = tmp_path / "mp4_then_jpeg.mp4"
     b.write_bytes(signed_mp4 + media("photo_captured.jpg").read_bytes())
     check(b, Verdict.ERROR, reason="could not be parsed")
+
+
+def test_a_hashless_bmff_binding_is_invalid_not_trusted(tmp_path: Path) -> None:
+    """A manifest that brings its own `c2pa.hash.bmff.v3` with no hash and no Merkle tree
+    is signed as given by the C2PA library, which then reports the binding as matching any
+    content. Signed by the *trusted* test signer through the native library directly
+    (provcheck's sign refuses such assertions), then its media bytes changed: never
+    trusted, and not even intact."""
+    chain = (CA / "test-signer-chain.pem").read_text()
+    spec = _c2pa.NativeSignerSpec(
+        "es256", chain, private_key_pem=(CA / "test-signer.key").read_text()
+    )
+    manifest = {
+        "claim_generator_info": [{"name": "forger"}],
+        "title": "binds nothing",
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}
+                    ]
+                },
+            },
+            {
+                "label": "c2pa.hash.bmff.v3",
+                "data": {"exclusions": [{"xpath": "/uuid"}], "alg": "sha256", "name": "x"},
+            },
+        ],
+    }
+    out = tmp_path / "hashless.mp4"
+    with open(media("unsigned.mp4"), "rb") as s, open(out, "w+b") as d:
+        _c2pa.sign_stream(manifest=manifest, signer=spec, mime="video/mp4", source=s, dest=d)
+    data = bytearray(out.read_bytes())
+    pos, size = find_box(bytes(data), b"mdat")
+    data[pos + size // 2] ^= 0xFF  # a changed picture
+    changed = tmp_path / "changed.mp4"
+    changed.write_bytes(bytes(data))
+    for path in (out, changed):
+        report = check(path, Verdict.INVALID, ("assertion.bmffHash.malformed",), "binds no content")
+        assert report.claims == "unverified"  # type: ignore[attr-defined]

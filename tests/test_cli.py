@@ -107,11 +107,12 @@ def test_no_trust_configured_says_how(tmp_path: Path) -> None:
     assert "provcheck trust update" in r.stderr
 
 
-def test_bad_trust_file_is_a_usage_error(tmp_path: Path) -> None:
+def test_bad_trust_file_exits_5(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("nope")
     r = run("--trust", str(bad), str(media("captured.mp4")))
-    assert r.exit_code == 2
+    assert r.exit_code == 5
+    assert "Usage:" not in r.stderr
     assert "no PEM certificate found" in r.stderr
     assert r.stdout == ""
 

@@ -1,16 +1,7 @@
 """The click application: the root group, its error boundary, and the command groups.
 
-Where things live (cli/provcheck/):
-
-  app.py           root group: `provcheck FILE` = verify, "did you mean", one-line errors
-  options.py       option blocks shared by commands (trust, repository, verbose), exit-code help
-  output.py        what renderers share: palette, JSON envelope, summary
-  render.py        verify text/JSON, gate, repo and trust output
-  audit_render.py  audit table, JSON, JSON Lines, CSV and the HTML page
-  commands/        one module per command group: verify, sign, keys, audit, gate, trust, repo
-
-Flags -> library calls -> rendering; no C2PA logic here. Strings from files are
-escaped by provenance.textsafe before they reach a terminal.
+`provcheck FILE` means `provcheck verify FILE`; a word that is no file and close to a
+command name gets "did you mean"; library errors become one line (exit 5).
 """
 
 from __future__ import annotations

@@ -79,12 +79,36 @@ def _for_people(message: str) -> str:
     return message.replace("use force=True (--force)", "use --force")
 
 
+def _probe(url: str) -> str | None:
+    """Why a TSA cannot be reached, in words (the native library only says "error
+    sending request"): one TCP connection to the host the user named."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        return f"not a usable URL ({exc})"
+    if not host:
+        return "the URL names no host"
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            return None
+    except socket.gaierror as exc:
+        return f"the host name {host} does not resolve ({exc.strerror or exc})"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within 5 s"
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc.strerror or exc}"
+
+
 def _tsa_failure(tsa_url: str, exc: BaseException) -> Failure:
-    cause = str(exc).strip() or type(exc).__name__
+    cause = _probe(tsa_url) or f"the server did not give a usable timestamp ({exc})"
     return Failure(
-        f"the timestamp authority {tsa_url} could not timestamp the signature "
-        f"(unreachable, refused or not an RFC 3161 server): {cause}. "
-        "Check the URL, or sign without --tsa."
+        f"the timestamp authority {tsa_url} could not timestamp the signature: {cause}. "
+        "Nothing was written. Check the URL, or sign without --tsa."
     )
 
 

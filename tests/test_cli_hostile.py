@@ -185,13 +185,14 @@ def _audit(*args: str) -> Result:
 def test_rich_markup_in_a_signer_is_shown_not_parsed(tmp_path: Path) -> None:
     signer = _hostile_signer(tmp_path, "[link=https://evil.example]Newsroom[/link]", "[/]Evil")
     folder = tmp_path / "clips"
-    folder.mkdir()
+    (folder / "x[").mkdir(parents=True)  # the path then holds "x[/]Evil"
     sign(media("unsigned.mp4"), folder / "[bold]a[link=x].mp4", signer=signer, ai="no")
+    sign(media("unsigned.mp4"), folder / "x[" / "]Evil.mp4", signer=signer, ai="no")
     r = _audit(str(folder), "--trust", str(TEST_ROOT))
     assert r.exit_code == 1, r.stderr
     assert "internal error" not in r.stderr and "MarkupError" not in r.stderr
     assert "[/]Evil" in r.stdout and "[link=https://evil.example]Newsroom[/link]" in r.stdout
-    assert "[bold]a[link=x].mp4" in r.stdout
+    assert "[bold]a[link=x].mp4" in r.stdout and "x[/]Evil.mp4" in r.stdout
     assert "\x1b]8;" not in r.stdout
     out = tmp_path / "report.txt"
     r = _audit(str(folder), "--trust", str(TEST_ROOT), "-o", str(out))

@@ -17,6 +17,7 @@ import click
 
 import provenance
 from provenance import ProvenanceError
+from provenance.textsafe import for_terminal
 
 from .commands.audit import audit_cmd
 from .commands.gate import gate_cmd
@@ -43,7 +44,12 @@ class _DefaultToVerify(click.Group):
         except ProvenanceError as exc:
             self._trace(ctx)
             raise Failure(str(exc)) from exc
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.ClickException as exc:
+            # a usage message may quote an argument (a file name): shown, never obeyed
+            safe = "\n".join(for_terminal(x) for x in exc.message.split("\n"))
+            setattr(exc, "message", safe)  # noqa: B010 (typed Final in click's stubs)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except OSError as exc:
             self._trace(ctx)

@@ -213,11 +213,15 @@ def render_text(
             lines.extend(_detailed_lines(report.manifest, claimed=claimed))
     if report.problems:
         lines.append(_line("problems", ""))
+        names = _ingredient_names_by_code(report.manifest)
         for p in report.problems:
+            where = p.where
+            if where == "ingredient" and names.get(p.code):
+                where = "ingredient " + ", ".join(repr(n) for n in names[p.code])
             lines.append(
                 "      "
                 + click.style(f"- {_s(p.message)}", fg="red")
-                + f"  [{_s(p.code)}, {_s(p.where)}]"
+                + f"  [{_s(p.code)}, {_s(where)}]"
             )
             if verbose and p.detail:
                 lines.append("          " + click.style(_s(p.detail), dim=True))
@@ -249,6 +253,21 @@ def render_text(
             continue
         lines.append(_line("note", _s(note)))
     return "\n".join(lines)
+
+
+def _ingredient_names_by_code(m: Manifest | None) -> dict[str, list[str]]:
+    """Which ingredients (by title) carry each problem code, so that a report-level
+    problem located only as "ingredient" can name them."""
+    found: dict[str, list[str]] = {}
+    if m is None:
+        return found
+    for ing in m.ingredients:
+        for p in ing.problems:
+            names = found.setdefault(p.code, [])
+            title = ing.title or "(untitled)"
+            if title not in names:
+                names.append(title)
+    return found
 
 
 def recovered_signer(report: Report) -> str | None:

@@ -33,6 +33,7 @@ __all__ = [
     "verbose_option",
     "is_verbose",
     "config_dir_option",
+    "text_json_format_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +105,18 @@ def verbose_option(f: F) -> F:
 
 def is_verbose(ctx: click.Context) -> bool:
     return bool(ctx.meta.get(_VERBOSE_KEY, False))
+
+
+def text_json_format_option(f: F) -> F:
+    """--format text|json: text for people, or one JSON document on stdout and nothing else."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format; json writes only JSON to stdout.",
+    )(f)
 
 
 def config_dir_option(f: F) -> F:

@@ -143,17 +143,17 @@ def _summarise_data(data: Any) -> Any:
     return data
 
 
-def _assertion_items(m: Manifest) -> list[tuple[str, Any]]:
-    """The manifest's assertions (label, data), read defensively: the model may give
-    objects with ``label``/``data`` or mappings, or nothing at all (older library)."""
+def _assertion_items(m: Manifest) -> list[tuple[str, Any, bool]]:
+    """The manifest's assertions (label, data, cut by the library?), read defensively:
+    objects with ``label``/``data``/``truncated`` or mappings, or none (older library)."""
     found = getattr(m, "assertions", None) or ()
-    items: list[tuple[str, Any]] = []
+    items: list[tuple[str, Any, bool]] = []
     for a in found:
-        if isinstance(a, Mapping):
-            label, data = a.get("label"), a.get("data")
-        else:
-            label, data = getattr(a, "label", None), getattr(a, "data", None)
-        items.append((str(label) if label is not None else "(no label)", data))
+        get = a.get if isinstance(a, Mapping) else lambda k, a=a: getattr(a, k, None)
+        label = get("label")
+        items.append(
+            (str(label) if label is not None else "(no label)", get("data"), bool(get("truncated")))
+        )
     return items
 
 
@@ -163,8 +163,9 @@ def _detailed_lines(m: Manifest, *, claimed: bool) -> list[str]:
         return [_line("assertions", "none reported by the library for this manifest")]
     head = f"{len(items)}" + (f" ({CLAIMED})" if claimed else "")
     out = [_line("assertions", head)]
-    for label, data in items:
-        out.append("      " + click.style(f"- {_s(label)}", bold=True))
+    for label, data, cut in items:
+        tail = " (long or binary parts summarised)" if cut else ""
+        out.append("      " + click.style(f"- {_s(label)}", bold=True) + tail)
         try:
             text = json.dumps(_summarise_data(data), ensure_ascii=False, default=repr)
         except (TypeError, ValueError):

@@ -10,7 +10,14 @@ import click
 import provenance
 
 from .. import render
-from ..options import GATE_EXIT_HELP, Failure, build_trust, trust_options, verbose_option
+from ..options import (
+    GATE_EXIT_HELP,
+    Failure,
+    build_trust,
+    text_json_format_option,
+    trust_options,
+    verbose_option,
+)
 
 __all__ = ["gate_cmd"]
 
@@ -71,9 +78,7 @@ def _read_prompt_file(name: str) -> str:
     is_flag=True,
     help="Also read output paths from stdin, one per line (for pipelines).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_json_format_option
 @verbose_option
 def gate_cmd(
     outputs: tuple[str, ...],

@@ -17,6 +17,7 @@ from ..options import (
     build_trust,
     open_repository,
     repo_db_option,
+    text_json_format_option,
     trust_options,
 )
 
@@ -75,7 +76,7 @@ def repo_add(
 
 @repo_group.command("list", epilog=COMMAND_EXIT_HELP)
 @repo_db_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@text_json_format_option
 def repo_list(repository: str, fmt: str) -> None:
     """List the registered manifests."""
     with open_repository(repository) as repo:
@@ -86,7 +87,7 @@ def repo_list(repository: str, fmt: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @repo_db_option
 @click.option("--limit", type=click.IntRange(1, 100), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@text_json_format_option
 def repo_lookup(file: str, repository: str, limit: int, fmt: str) -> None:
     """Find the registered manifests whose clip FILE looks like. Exit 0 on a match, 1 if none."""
     with open_repository(repository) as repo:

@@ -19,6 +19,7 @@ from ..options import (
     is_verbose,
     open_repository,
     repository_option,
+    text_json_format_option,
     trust_options,
     verbose_option,
 )
@@ -33,14 +34,7 @@ NO_TRUST_NOTE = (
 
 @click.command("verify", epilog=EXIT_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format; json writes only JSON to stdout.",
-)
+@text_json_format_option
 @trust_options
 @click.option(
     "--fragment",

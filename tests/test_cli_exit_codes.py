@@ -6,6 +6,7 @@ naming the file — never 2 with a usage banner (2 stays click's usage error).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,36 @@ def test_every_command_help_lists_its_exit_codes() -> None:
         r = run(*argv)
         assert r.exit_code == 0 and "Exit codes" in r.stdout, argv
         assert "2  usage error" in r.stdout, argv
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+@pytest.mark.parametrize(
+    ("what", "argv"),
+    [
+        ("--policy", ["gate", "{clip}", "--policy", "{x}"]),
+        ("--source", ["gate", "{clip}", "--policy", "{policy}", "--source", "{x}"]),
+        ("--prompt-file", ["gate", "{clip}", "--policy", "{policy}", "--prompt-file", "{x}"]),
+        ("--key", ["sign", "{clip}", "-o", "{out}", "--key", "{x}", "--cert", "{x}", "--ai", "no"]),
+        ("trust file", ["--trust", "{x}", "{clip}"]),
+        ("trust file", ["trust", "install", "{x}", "--config-dir", "{cfg}"]),
+    ],
+)
+def test_special_files_are_refused_not_read(
+    tmp_path: Path, special: str, what: str, argv: list[str]
+) -> None:
+    """A FIFO or a device where a file is expected would hang or read forever."""
+    if special == "fifo":
+        x = tmp_path / "fifo"
+        os.mkfifo(x)
+    else:
+        x = Path(special)
+    values = {
+        "clip": str(media("captured.mp4")),
+        "x": str(x),
+        "policy": _policy(tmp_path),
+        "out": str(tmp_path / "o.mp4"),
+        "cfg": str(tmp_path / "cfg"),
+    }
+    r = run(*[a.format(**values) for a in argv])
+    _assert_one_line_failure(r, 5, what, str(x))
+    assert not (tmp_path / "o.mp4").exists()

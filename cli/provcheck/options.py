@@ -34,6 +34,7 @@ __all__ = [
     "is_verbose",
     "config_dir_option",
     "text_json_format_option",
+    "refuse_special_files",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +84,24 @@ class Failure(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"provcheck: error: {for_terminal(self.format_message())}", err=True)
+
+
+def refuse_special_files(what: str, paths: Sequence[str | None]) -> None:
+    """A FIFO, a device or a socket where a regular file is expected would block or
+    read forever: refuse it with exit 5. Missing files are left to the library's message."""
+    import os
+    import stat
+
+    for p in paths:
+        if p is None or p == "-":
+            continue
+        try:
+            mode = os.stat(p).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+            raise Failure(f"{what} {p}: {kind} (a FIFO, device or socket is never read)")
 
 
 def _remember_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -175,6 +194,7 @@ def build_trust(
     config_dir: str | None,
 ) -> TrustConfig:
     """The trust of this run; a missing or broken trust file is exit 5 (not a usage error)."""
+    refuse_special_files("trust file", [*trust_files, *allowed_files, *tsa_files])
     try:
         base = (
             provenance.TrustConfig()

@@ -14,6 +14,7 @@ from ..options import (
     GATE_EXIT_HELP,
     Failure,
     build_trust,
+    refuse_special_files,
     text_json_format_option,
     trust_options,
     verbose_option,
@@ -114,6 +115,8 @@ def gate_cmd(
         paths += [line.strip() for line in sys.stdin if line.strip()]
     if not paths:
         raise click.UsageError("give at least one OUTPUT (or --stdin)")
+    refuse_special_files("--policy", [policy_file])
+    refuse_special_files("--source", list(sources))
     policy = provenance.Policy.from_toml(policy_file)
     trust = build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
     decisions = [

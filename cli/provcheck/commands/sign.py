@@ -13,7 +13,14 @@ import click
 import provenance
 from provenance.textsafe import for_terminal as _s
 
-from ..options import SIGN_EXIT_HELP, Failure, open_repository, repository_option, verbose_option
+from ..options import (
+    SIGN_EXIT_HELP,
+    Failure,
+    open_repository,
+    refuse_special_files,
+    repository_option,
+    verbose_option,
+)
 
 __all__ = ["sign_cmd", "AI_CHOICES"]
 
@@ -212,6 +219,10 @@ def sign_cmd(
         output = source
     if output is None:
         raise click.UsageError("give -o/--output (or --in-place)")
+    refuse_special_files("--key", [key])
+    refuse_special_files("--cert", [cert])
+    refuse_special_files("--manifest", [manifest_file])
+    refuse_special_files("--ingredient", list(ingredients))
     extra = _load_extra_assertions(manifest_file)
     signer = _load_signer(key, cert, alg, passphrase_env)
     repo = open_repository(repository)

@@ -10,7 +10,7 @@ import provenance
 from provenance.textsafe import for_terminal as _s
 
 from .. import render
-from ..options import COMMAND_EXIT_HELP, config_dir_option
+from ..options import COMMAND_EXIT_HELP, config_dir_option, refuse_special_files
 
 __all__ = ["trust_group"]
 
@@ -39,6 +39,7 @@ def trust_install(source: str, kind: str, name: str | None, config_dir: str | No
         data = provenance.download_trust_list(source)
         label = name or Path(source.split("?", 1)[0]).stem or "downloaded"
     else:
+        refuse_special_files("trust file", [source])
         try:
             data = Path(source).read_bytes()
         except OSError as exc:

@@ -224,7 +224,8 @@ def install(
     root = Path(config_dir) if config_dir is not None else default_config_dir()
     dest = root / "trust" / kind / f"{_safe_label(label)}.pem"
     header = f"# provcheck trust source: {label}\n# origin: {origin}\n"
-    atomic_write_bytes(dest, (header + pem).encode("ascii"))
+    # a non-ASCII label or origin (a file name) is kept readable, escaped, in the header
+    atomic_write_bytes(dest, (header + pem).encode("ascii", "backslashreplace"))
     return TrustSource(dest.stem, kind, pem, origin, certs)
 
 

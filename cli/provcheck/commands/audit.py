@@ -35,7 +35,6 @@ __all__ = ["audit_cmd"]
     "-r",
     "--recursive/--no-recursive",
     default=True,
-    show_default=True,
     help="Descend into sub-folders (the default; -r is still accepted). With "
     "--no-recursive the sub-folders left out are named on stderr.",
 )

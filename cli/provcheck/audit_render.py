@@ -15,17 +15,20 @@ import io
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provenance import AuditSummary, Report, Verdict, __version__
+from provenance import Report, Verdict, __version__
 from provenance.textsafe import for_csv, for_terminal
 
-from .output import AI_COLORS, VERDICT_COLORS, envelope, to_json
+from .output import AI_COLORS, AUDIT_FORMATS, VERDICT_COLORS, envelope, to_json
 from .render import recovered_signer
+
+if TYPE_CHECKING:  # provenance.audit is heavy (multiprocessing): not at start-up
+    from provenance import AuditSummary
 
 __all__ = ["render", "results_table", "summary_table", "FORMATS", "CSV_COLUMNS"]
 
-FORMATS = ("table", "json", "jsonl", "csv", "html")
+FORMATS = AUDIT_FORMATS
 
 CSV_COLUMNS = [
     "path",

@@ -9,9 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provenance import AIGeneration, AuditSummary, Report, Verdict, __version__, summarize
+from provenance import AIGeneration, Report, Verdict, __version__
+
+if TYPE_CHECKING:  # provenance.audit pulls in multiprocessing: only when summarising
+    from provenance import AuditSummary
 
 __all__ = [
     "VERDICT_COLORS",
@@ -19,6 +22,7 @@ __all__ = [
     "PASS_COLOR",
     "FAIL_COLOR",
     "CLAIMED",
+    "AUDIT_FORMATS",
     "envelope",
     "to_json",
     "summary_of",
@@ -44,6 +48,10 @@ AI_COLORS: dict[AIGeneration, str | None] = {
 PASS_COLOR = "green"
 FAIL_COLOR = "red"
 
+# The audit report formats (audit_render renders them; listed here so that the
+# command's options do not import the renderers at start-up).
+AUDIT_FORMATS = ("table", "json", "jsonl", "csv", "html")
+
 # How a claim of a broken (tampered / invalid) manifest is labelled wherever it is shown.
 CLAIMED = "claimed, not verified"
 
@@ -59,6 +67,8 @@ def summary_of(
     reports: Sequence[Report], skipped: Sequence[Any] = (), seconds: float = 0.0
 ) -> AuditSummary:
     """The one summary of a run (verify and audit alike)."""
+    from provenance import summarize
+
     return dataclasses.replace(
         summarize(reports, skipped, seconds), stripped=stripped_count(reports)
     )

@@ -15,7 +15,6 @@ import provenance
 from provenance import EXIT_CODES, Report, Verdict, exit_code_for
 from provenance.textsafe import for_terminal as _s
 
-from .. import audit_render
 from ..options import (
     EXIT_HELP,
     build_trust,
@@ -24,7 +23,7 @@ from ..options import (
     trust_options,
     verbose_option,
 )
-from ..output import summary_of
+from ..output import AUDIT_FORMATS, summary_of
 
 __all__ = ["audit_cmd"]
 
@@ -48,7 +47,7 @@ __all__ = ["audit_cmd"]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(list(audit_render.FORMATS)),
+    type=click.Choice(list(AUDIT_FORMATS)),
     default="table",
     show_default=True,
     help="table (terminal), json, jsonl, csv (cells that would start a spreadsheet "
@@ -100,6 +99,8 @@ def audit_cmd(
     provcheck audit downloads/ --format html -o report.html
     provcheck audit downloads/ --format jsonl | jq .verdict
     """
+    from .. import audit_render  # the renderers load when a report is made, not at start-up
+
     trust = build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
     start = time.monotonic()
     candidates, skipped = provenance.discover(paths, recursive=recursive)
@@ -198,6 +199,8 @@ def _console(stderr: bool) -> Any:
 
 def _plain_table(reports: Sequence[Report], summary: Any) -> str:
     from rich.console import Console
+
+    from .. import audit_render
 
     with open(os.devnull, "w") as sink:
         console = Console(record=True, width=160, file=sink, markup=False, emoji=False)

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from provcheck.app import cli
 from provenance import PemSigner, keys, sign
@@ -251,3 +253,96 @@ def test_for_terminal(raw: str, shown: str) -> None:
 )
 def test_for_csv(raw: str, cell: str) -> None:
     assert for_csv(raw) == cell
+
+
+# ---------------------------------------------------------------------------
+# every string field, any characters: the renderers never pass a control through
+
+_PAYLOADS = st.sampled_from(
+    [
+        "\x1b[2J",
+        "\r",
+        "\x1b]8;;https://evil.example/\x1b\\",
+        "\x9b31m",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "[/]",
+        "[link=https://evil.example]",
+        "=cmd|' /C calc'!A0",
+        "\ud800",
+    ]
+)
+_HOSTILE_TEXT = st.lists(st.one_of(st.text(max_size=8), _PAYLOADS), max_size=4).map("".join)
+
+
+def _no_control_on_screen(text: str) -> None:
+    plain = _SGR.sub("", text)
+    assert "\x1b" not in plain and "\r" not in plain
+    assert _FORBIDDEN.findall(plain.replace("\n", "")) == []
+    assert not any(0xD800 <= ord(c) <= 0xDFFF for c in plain)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=st.lists(_HOSTILE_TEXT, min_size=12, max_size=12))
+def test_every_field_is_escaped_in_text_and_table(s: list[str]) -> None:
+    from rich.console import Console
+
+    from provcheck import audit_render, render
+    from provenance import (
+        Action,
+        AIGeneration,
+        Ingredient,
+        Manifest,
+        Problem,
+        Report,
+        Signer,
+        Timestamp,
+        Verdict,
+    )
+
+    signer = Signer(common_name=s[0], organization=s[1], issuer=s[2], trust_list=s[3] or None)
+    ingredient = Ingredient(
+        title=s[4], format=s[5], relationship=s[6], status="invalid",
+        problems=(Problem(code=s[7], message=s[8], detail=s[9], where=s[10]),),
+    )  # fmt: skip
+    manifest = Manifest(
+        label=s[0],
+        claim_generator=s[11],
+        title=s[4] or "t",
+        format=s[5],
+        signer=signer,
+        timestamp=Timestamp(time=s[6], authority=s[7], trusted=None),
+        actions=(Action(action=s[8], digital_source_type=s[9], software_agent=s[10], when=s[11]),),
+        ai_generated=AIGeneration.FULLY,
+        ingredients=(ingredient,),
+    )
+    for verdict in (Verdict.UNTRUSTED, Verdict.TAMPERED):
+        report = Report(
+            path=s[1] or "p",
+            verdict=verdict,
+            reason=s[2],
+            ai_reason=s[3],
+            format=s[5],
+            manifest=manifest,
+            problems=ingredient.problems,
+            notes=(s[0], s[11]),
+            fragments=(s[6],),
+            remote_manifest_url=s[7] or None,
+            inconsistencies=(s[8],),
+        )
+        _no_control_on_screen(render.render_text(report, verbose=True, detailed=True))
+        with open(os.devnull, "w") as sink:
+            console = Console(record=True, width=300, file=sink, force_terminal=True)
+            console.print(audit_render.results_table([report]))
+            _no_control_on_screen(console.export_text(styles=True))
+        text = audit_render.render("csv", [report], _summary(), 4)  # type: ignore[arg-type]
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for cell in rows[1]:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def _summary() -> object:
+    from provenance import summarize
+
+    return summarize([], [], 0.0)

@@ -95,6 +95,7 @@ _API: dict[str, tuple[str, ...]] = {
         "atomic_write_bytes as write_file_atomically",
         "download as download_trust_list",
         "install as install_trust_source",
+        "remove as remove_trust_source",
         "update as update_trust_lists",
     ),
     "verify": ("Verifier", "describe_code", "verify", "verify_bytes"),
@@ -176,6 +177,7 @@ if _TYPE_CHECKING:
     write_file_atomically = _trust.atomic_write_bytes
     download_trust_list = _trust.download
     install_trust_source = _trust.install
+    remove_trust_source = _trust.remove
     update_trust_lists = _trust.update
 
 __version__ = "0.1.0"

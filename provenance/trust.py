@@ -47,6 +47,7 @@ __all__ = [
     "default_config_dir",
     "load_pem_source",
     "install",
+    "remove",
     "download",
     "update",
     "atomic_write_bytes",
@@ -236,6 +237,32 @@ def install(
     )
     atomic_write_bytes(dest, (header + pem).encode("utf-8"))
     return TrustSource(dest.stem, kind, pem, origin, certs)
+
+
+def remove(
+    label: str,
+    *,
+    kind: str | None = None,
+    config_dir: str | os.PathLike[str] | None = None,
+) -> list[str]:
+    """Remove the installed trust source(s) named ``label`` (of ``kind``, or of every
+    kind); returns the kinds removed. None found is a ``TrustConfigError``."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    root = Path(config_dir) if config_dir is not None else default_config_dir()
+    removed = []
+    for k in [kind] if kind else list(KINDS):
+        path = root / "trust" / k / f"{_safe_label(label)}.pem"
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TrustConfigError(f"{path}: cannot remove: {exc.strerror or exc}") from exc
+        removed.append(k)
+    if not removed:
+        raise TrustConfigError(f"no installed trust source named {label!r}")
+    return removed
 
 
 def _check_pin(sha256: str | None) -> str | None:

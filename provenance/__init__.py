@@ -7,26 +7,38 @@
 Names are imported on first use (PEP 562), so `import provenance` costs almost nothing
 and a command only pays for the parts it needs (the C2PA native library, cryptography).
 
-The map (one line per module; tests/test_api.py checks every module is listed):
+The map (one line per module; tests/test_api.py checks every module is listed). Data
+flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> softbinding
+(recovery) -> Report, all driven by verify's Verifier (audit runs the same pipeline).
 
     errors       the one error root, ProvenanceError, and its few children
     model        frozen result types: Report, Verdict, AIGeneration, Signer ...
     media        what a file is: the media-type table (family, capabilities), sniffing,
                  bounded BMFF box walks and the structural pre-check
     _files       reading caller-named files: regular files only, bounded
+    _hashing     SHA-256 of regular files (sources, ingredients)
     _c2pa        the only module that imports c2pa: read, validate and sign natively
-    verify       one asset -> one Report with one Verdict
+    _decode      the C2PA library's JSON read as data: manifests, claims, AI signals
+    _status      C2PA status codes: which tamper, which untrust, and their words
+    _certprofile the C2PA claim-signer certificate profile, enforced on every manifest
+    _judge       one verdict from what was decoded (never believes a broken manifest)
+    verify       the evidence pipeline: one asset -> one Report with one Verdict
     labels       AI-generation signals (IPTC digitalSourceType, the C2PA rubrics)
     inspection   container facts, the XMP label and strip traces beside the credentials
     xmp          the AI label as IPTC XMP: written before signing, read for evidence
     sign         build, sign and embed a manifest with its AI label, atomically
     keys         PEM signers, the C2PA certificate profile, test-only CAs
-    trust        trust anchors, allowed lists, TSA lists: load, install, download
-    policy       pre-publish rules and the gate
+    trust        trust anchors, allowed lists, TSA lists: load, install, download (HTTPS)
+    policy       package: pre-publish rules (core, inputs, prompt, output), the TOML
+                 table of keys, prompt folding, bounded policy files, the gate
     audit        many files: discovery, isolated parallel verification, summary
     fingerprint  a perceptual video fingerprint for soft binding
-    repository   a local store of signed manifests, found again by fingerprint
-    softbinding  register signed clips, recover stripped copies
+    repository   package: the ManifestStore protocol, SQLite and PostgreSQL stores, and
+                 open_repository(path or URL)
+    resolution   the C2PA Soft Binding Resolution API: server app and remote client
+    softbinding  register signed clips, recover stripped copies (re-validated, checked
+                 against their own signed fingerprint)
+    textsafe     file-derived text made safe for terminals and spreadsheets
     thumbnails   small JPEG thumbnails for HTML reports
 """
 

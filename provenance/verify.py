@@ -200,7 +200,7 @@ def verify_bytes(data: bytes, name: str = "<bytes>", **kwargs: Any) -> Report:
 
 
 _SEGMENT_STARTS = frozenset({b"styp", b"moof", b"sidx", b"emsg", b"prft"})
-_BMFF = frozenset({"video/mp4", "video/quicktime", "audio/mp4"})
+_BMFF = media.TIMED_BMFF_MIMES  # the fragmentable (timed) BMFF types
 _MAX_CHILDREN = 4096
 
 

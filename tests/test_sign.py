@@ -203,6 +203,8 @@ def test_unusable_certificates_are_refused_before_writing(
         cli,
         [
             "sign",
+            "--ai",
+            "no",
             str(media("unsigned.mp4")),
             "-o",
             str(tmp_path / "out.mp4"),
@@ -243,6 +245,8 @@ def test_encrypted_key_passphrase(tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     args = [
         "sign",
+        "--ai",
+        "no",
         str(media("unsigned.mp4")),
         "-o",
         str(out),
@@ -269,6 +273,8 @@ def test_world_readable_key_warns(tmp_path: Path) -> None:
         cli,
         [
             "sign",
+            "--ai",
+            "no",
             str(media("unsigned.mp4")),
             "-o",
             str(tmp_path / "o.mp4"),
@@ -467,7 +473,15 @@ def test_key_material_never_appears_in_errors(tmp_path: Path, verbose: bool) -> 
         ["--key", str(CA / "test-signer-chain.pem"), "--cert", str(CA / "test-signer-chain.pem")],
     ]
     for extra in cases:
-        args = ["sign", str(media("unsigned.mp4")), "-o", str(tmp_path / "o.mp4"), *extra]
+        args = [
+            "sign",
+            "--ai",
+            "no",
+            str(media("unsigned.mp4")),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            *extra,
+        ]
         if verbose:
             args.append("--verbose")
         r = CliRunner().invoke(cli, args)

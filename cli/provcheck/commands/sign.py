@@ -243,6 +243,8 @@ def sign_cmd(
             write_xmp=not no_xmp,
             repository=repo,
         )
+    except provenance.DestinationExistsError as exc:
+        raise Failure(f"{_s(exc.path)}: already exists; use --force to replace it") from exc
     except provenance.ProvenanceError as exc:
         if tsa_url and _looks_like_tsa_trouble(exc):
             raise _tsa_failure(tsa_url, exc) from exc

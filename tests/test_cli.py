@@ -504,3 +504,13 @@ def test_verbose_shows_a_traceback_only_when_asked(tmp_path: Path) -> None:
     named = tmp_path / "--verbose"
     quiet = run("gate", "--policy", missing, "--", str(named))
     assert quiet.exit_code == 5 and "Traceback" not in quiet.stderr
+
+
+def test_trust_install_over_plain_http_is_refused_unless_asked(config_dir: Path) -> None:
+    r = run("trust", "install", "http://127.0.0.1:9/roots.pem")
+    assert r.exit_code == 5 and "plain HTTP" in r.stderr and "https://" in r.stderr
+    r = run("trust", "install", "--insecure-http", "http://127.0.0.1:9/roots.pem")
+    assert r.exit_code == 5
+    assert "warning" in r.stderr and "without transport security" in r.stderr
+    r = run("trust", "install", "--sha256", "00", "https://127.0.0.1:9/roots.pem")
+    assert r.exit_code == 5 and "not a SHA-256 digest" in r.stderr

@@ -35,14 +35,6 @@ CA = FIXTURES / "testca"
 SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 
-_SERVER = """
-import sys
-from provenance.repository import SQLiteRepository
-from provenance.resolution import RateLimit, serve
-serve(SQLiteRepository(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]),
-      max_upload=int(sys.argv[3]), rate_limit=RateLimit(int(sys.argv[4]), 60.0))
-"""
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -54,7 +46,10 @@ def _free_port() -> int:
 def _server(db: Path, *, max_upload: int = 64 << 20, rate: int = 100_000) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, str(db), str(port), str(max_upload), str(rate)],
+        [
+            *(sys.executable, "-m", "provcheck", "repo", "serve", "--repository", str(db)),
+            *("--port", str(port), "--max-upload", str(max_upload), "--rate", str(rate)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -247,3 +242,20 @@ def test_binding_value_roundtrip() -> None:
     value = fp_mod.soft_binding_assertion(fp)["data"]["blocks"][0]["value"]
     assert fp_mod.VideoFingerprint.from_bytes(base64.b64decode(value)) == fp
     assert os.path.exists(Path(__file__))
+
+
+def test_cli_recovers_through_a_served_repository(world: dict[str, Path], server: str) -> None:
+    """`provcheck --repository http://127.0.0.1:PORT FILE`, the auditor's one command."""
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "provcheck", "--format", "json"),
+            *("--trust", str(TEST_ROOT), "--repository", server, str(world["copy"])),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    (result,) = json.loads(proc.stdout)["results"]
+    assert result["verdict"] == "stripped", proc.stderr
+    assert result["recovered"]["verdict"] == "trusted"
+    assert proc.returncode == 3

@@ -213,8 +213,9 @@ def repository_option(f: F) -> F:
         "repository",
         default=None,
         metavar="DB",
-        help="Manifest repository (SQLite file) for soft binding; 'default' is the one in "
-        "the user's data directory ($PROVCHECK_DATA_DIR).",
+        help="Manifest repository for soft binding: a SQLite file, postgresql://..., or the "
+        "https:// URL of a Soft Binding Resolution API; 'default' is the SQLite one in the "
+        "user's data directory ($PROVCHECK_DATA_DIR).",
     )(f)
 
 
@@ -226,7 +227,8 @@ def repo_db_option(f: F) -> F:
         default="default",
         show_default=True,
         metavar="DB",
-        help="Repository file; 'default' is the one in the user's data directory.",
+        help="Repository: a SQLite file or postgresql://...; 'default' is the SQLite one in "
+        "the user's data directory.",
     )(f)
 
 
@@ -238,7 +240,11 @@ def repository_path(repository: str | None) -> str | None:
 
 
 def open_repository(repository: str | None) -> Any:
+    """The store --repository names (through the library's one factory), or None."""
+    from provenance.repository import default_repository
+    from provenance.repository import open_repository as open_store
+
     path = repository_path(repository)
     if path is None:
         return None
-    return provenance.SQLiteRepository(path or None)
+    return default_repository() if path == "" else open_store(path)

@@ -80,7 +80,7 @@ def repo_add(
 def repo_list(repository: str, fmt: str) -> None:
     """List the registered manifests."""
     with open_repository(repository) as repo:
-        click.echo(render.render_repo_entries(repo.list(), str(repo.path), fmt))
+        click.echo(render.render_repo_entries(repo.list(), repo.location, fmt))
 
 
 @repo_group.command("lookup", epilog=_LOOKUP_EXIT_HELP)
@@ -103,7 +103,7 @@ def resolve_entry_id(repo: Any, prefix: str) -> str:
         raise Failure("give an entry id (or a unique prefix of one)")
     ids = [e.id for e in repo.list() if str(e.id).lower().startswith(wanted)]
     if not ids:
-        raise Failure(f"no entry {_s(prefix)!r} in {_s(repo.path)}")
+        raise Failure(f"no entry {_s(prefix)!r} in {_s(repo.location)}")
     if len(ids) > 1 and wanted not in ids:
         shown = ", ".join(i[:12] for i in ids[:5])
         raise Failure(
@@ -121,5 +121,61 @@ def repo_remove(entry_id: str, repository: str) -> None:
     with open_repository(repository) as repo:
         full = resolve_entry_id(repo, entry_id)
         if not repo.remove(full):
-            raise Failure(f"no entry {_s(entry_id)!r} in {_s(repo.path)}")
+            raise Failure(f"no entry {_s(entry_id)!r} in {_s(repo.location)}")
     click.echo(f"removed {full}", err=True)
+
+
+@repo_group.command("init", epilog=COMMAND_EXIT_HELP)
+@repo_db_option
+def repo_init(repository: str) -> None:
+    """Create (or migrate) the repository's schema; safe to run again."""
+    with open_repository(repository) as repo:
+        version = repo.init()
+        click.echo(f"repository {_s(repo.location)}: schema version {version}", err=True)
+
+
+_SERVE_EXIT_HELP = """\b
+Exit codes:
+  0  stopped by the user (Ctrl-C or SIGTERM)
+  2  usage error (bad option or argument)
+  5  the repository could not be opened, or the server extra is not installed
+"""
+
+
+@repo_group.command("serve", epilog=_SERVE_EXIT_HELP)
+@repo_db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--max-upload",
+    default=64 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="BYTES",
+    help="Largest clip accepted by /matches/byContent.",
+)
+@click.option(
+    "--rate",
+    default=120,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="N",
+    help="Requests per minute from one client address; past it: 429.",
+)
+def repo_serve(repository: str, host: str, port: int, max_upload: int, rate: int) -> None:
+    """Serve the repository read-only over the C2PA Soft Binding Resolution API."""
+    try:
+        import uvicorn  # noqa: F401  (the server extra)
+
+        from provenance.resolution import RateLimit, serve
+    except ImportError as exc:
+        raise Failure(
+            "the server needs the 'server' extra: pip install 'provcheck[server]'"
+        ) from exc
+    with open_repository(repository) as repo:
+        click.echo(
+            f"serving {_s(repo.location)} on http://{host}:{port} (read-only; "
+            "put TLS in front of it for anything but loopback)",
+            err=True,
+        )
+        serve(repo, host=host, port=port, max_upload=max_upload, rate_limit=RateLimit(rate, 60.0))

@@ -254,7 +254,7 @@ def sign_cmd(
             raise _tsa_failure(tsa_url, exc) from exc
         raise
     if repo is not None:
-        click.echo(f"registered in the manifest repository {_s(repo.path)}", err=True)
+        click.echo(f"registered in the manifest repository {_s(repo.location)}", err=True)
     label = f", AI: {result.ai.value}" if result.ai else ""
     click.echo(
         f"signed {_s(result.path)} ({result.format}{label}, manifest {result.manifest_size} bytes)",

@@ -70,7 +70,12 @@ async function read(file) {
         result = ValidationResult.fromError(e);
     }
     out.valid = result.isValid;
-    out.status = result.statusEntries.map(s => ({ code: s.code, success: s.success, url: s.url ?? null }));
+    out.status = result.statusEntries.map(s => ({
+        code: s.code,
+        success: s.success,
+        url: s.url ?? null,
+        explanation: s.explanation ?? null,
+    }));
     return out;
 }
 

@@ -255,3 +255,24 @@ def test_the_package_map_lists_every_module() -> None:
         if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
     }
     assert modules == mapped
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """A non-editable install (pre-commit's, a user's) gets only the packages pyproject
+    lists: every folder with an __init__.py must be there."""
+    import tomllib
+
+    from .conftest import ROOT
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = set()
+    for top, base in (
+        ("provenance", ROOT / "provenance"),
+        ("provcheck", ROOT / "cli" / "provcheck"),
+    ):
+        for init in base.rglob("__init__.py"):
+            rel = init.parent.relative_to(base).parts
+            found.add(".".join((top, *rel)))
+    assert found == listed

@@ -82,7 +82,9 @@ def trust_install(
         label = name or Path(source.split("?", 1)[0]).stem or "downloaded"
     else:
         refuse_special_files("trust file", [source])
-        data = provenance.trust.load_pem_source(source, kind).pem.encode("ascii")
+        from provenance.trust import load_pem_source
+
+        data = load_pem_source(source, kind).pem.encode("ascii")
         label = name or Path(source).stem
     src = provenance.install_trust_source(
         data, kind=kind, label=label, origin=source, config_dir=config_dir

@@ -272,10 +272,15 @@ def render_html(
     claimed = sum(1 for r in reports if r.claims == "unverified")
     signers = Counter(row.signer for row in rows if row.signer)
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    signer_list = sorted(signers, key=lambda s: (-signers[s], s.casefold()))
+    signer_index = {name: i for i, name in enumerate(signer_list)}
+    strings: dict[str, int] = {}
+    details = [_interned(row.detail, strings) for row in rows]
     return template.render(
         rows=rows,
+        signer_index=signer_index,
         details=htmlsafe_json_dumps(
-            [row.detail for row in rows],
+            {"s": list(strings), "d": details},
             dumps=json.dumps,
             ensure_ascii=False,
             separators=(",", ":"),
@@ -292,7 +297,7 @@ def render_html(
             for v in _SEVERITY
         ],
         ai_counts=[Count(a.value, _AI_TEXT[a], "", ais[a], f"ai-{a.value}") for a in _AI_ORDER],
-        signers=sorted(signers, key=lambda s: (-signers[s], s.casefold())),
+        signers=signer_list,
         unsigned_rows=sum(1 for row in rows if not row.signer),
         base=base,
         version=version,
@@ -321,6 +326,18 @@ def _markup(text: str) -> Any:
 
 def _csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def _interned(value: Any, table: dict[str, int]) -> Any:
+    """Every string replaced by its index in ``table``: the same reasons, labels and
+    signers repeat across thousands of files and are stored once."""
+    if isinstance(value, str):
+        return table.setdefault(value, len(table))
+    if isinstance(value, list | tuple):
+        return [_interned(v, table) for v in value]
+    if isinstance(value, dict):
+        return {k: _interned(v, table) for k, v in value.items()}
+    return value
 
 
 def _thousands(n: int) -> str:
@@ -372,7 +389,7 @@ def _row(index: int, r: Report, base: str) -> Row:
     }
     claims = list(_claim_lines(r))
     if claims:
-        detail["c"] = [_claims_heading(r), claims, int(signer_claimed)]
+        detail["c"] = [_claims_heading(r), claims, signer_claimed]
     parts = {
         "p": list(problems),
         "f": list(flags),
@@ -587,8 +604,8 @@ def _chain(ing: Ingredient, depth: int = 0) -> list[Any]:
         ing.title or "(untitled)",
         _RELATIONSHIP_WORDS.get(ing.relationship or "", "ingredient"),
         _INGREDIENT_STATUS_WORDS.get(ing.status, ing.status),
-        int(m is not None and ing.status not in ("valid", "untrusted")),
-        int(ing.status in ("invalid", "missing") or bool(ing.problems)),
+        m is not None and ing.status not in ("valid", "untrusted"),
+        ing.status in ("invalid", "missing") or bool(ing.problems),
         lines,
         children,
     ]

@@ -176,9 +176,10 @@ def test_html_is_escaped_and_self_contained(report: Path) -> None:
     assert [t for t, _ in dom.tags].count("style") == 1
     for tag, attrs in dom.tags:
         assert not [a for a in attrs if a.startswith("on") or a in ("style", "href", "srcset")]
-        if "src" in attrs:
-            assert tag == "img" and attrs["src"].startswith("data:image/jpeg;base64,")
-            assert attrs["loading"] == "lazy"
+        assert "src" not in attrs  # thumbnails are set by the page when their row is drawn
+        if tag == "img":
+            assert attrs["data-src"].startswith("data:image/jpeg;base64,")
+            assert attrs["loading"] == "lazy" and attrs["alt"] == ""
     assert not re.search(r"https?://(?!cv\.iptc\.org)", html.split("<body>")[1])
 
 
@@ -209,7 +210,7 @@ def test_table_summary_and_plain_words(report: Path) -> None:
     # thumbnails only where there is a picture: every file but the WAV
     imgs = [a for t, a in dom.tags if t == "img"]
     assert len(imgs) == len(FILES) - 1
-    assert all(len(a["src"]) < 4000 for a in imgs)  # small, re-encoded to fit 96 px
+    assert all(len(a["data-src"]) < 4000 for a in imgs)  # small, re-encoded to fit 96 px
     assert "<img" not in _row(html, "synthetic_voice.wav")
     # summary counts per verdict and AI value
     chips = re.findall(
@@ -365,6 +366,14 @@ def test_chromium_runs_the_page_script_and_never_the_injected_one(page: Page) ->
     assert page.eval("document.getElementById('controls').hidden") is False
     assert _shown(page) == f"{len(FILES)} of {len(FILES)} files"
     assert sorted(_visible(page, "v")) == sorted(VERDICTS.values())
+    # the thumbnails of the rows on screen are set and decode as real pictures
+    page.wait_for("document.querySelectorAll('#rows img[src]').length === 8")
+    sizes = page.eval(
+        "Promise.all(Array.from(document.querySelectorAll('#rows img'))"
+        ".map(i => i.decode().then(() => [i.naturalWidth, i.naturalHeight])))"
+    )
+    assert len(sizes) == len(FILES) - 1
+    assert all(0 < w <= 96 and 0 < h <= 96 and max(w, h) >= 64 for w, h in sizes), sizes
 
 
 def test_chromium_sorts_by_clicked_column(page: Page) -> None:

@@ -214,9 +214,7 @@ class Row:
     sort_name: str
     verdict: str
     verdict_label: str
-    verdict_help: str
     severity: int
-    reason: str
     ai: str
     ai_rank: int
     ai_text: str
@@ -389,7 +387,10 @@ def _row(index: int, r: Report, base: str) -> Row:
     }
     claims = list(_claim_lines(r))
     if claims:
-        detail["c"] = [_claims_heading(r), claims, signer_claimed]
+        believed = r.claims == "verified" or (
+            r.recovered is not None and r.recovered.verdict in ("trusted", "untrusted")
+        )
+        detail["c"] = [_claims_heading(r), claims, not believed]
     parts = {
         "p": list(problems),
         "f": list(flags),
@@ -405,9 +406,7 @@ def _row(index: int, r: Report, base: str) -> Row:
         sort_name=r.path.casefold(),
         verdict=r.verdict.value,
         verdict_label=_VERDICT_LABEL[r.verdict],
-        verdict_help=_VERDICT_HELP[r.verdict],
         severity=_SEVERITY.index(r.verdict),
-        reason=_sentence(r.reason),
         ai=ai.value,
         ai_rank=_AI_ORDER.index(ai),
         ai_text=ai_text,

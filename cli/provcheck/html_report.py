@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 from collections import Counter
@@ -647,13 +646,15 @@ def _thumbnail(jpeg: bytes) -> str | None:
 
 
 def _shrink(jpeg: bytes) -> bytes:
+    """Re-encode to fit THUMB_BOX; a JPEG that already fits is kept as it is."""
     import fractions
 
     import av
 
-    with av.open(io.BytesIO(jpeg), mode="r", format="image2pipe") as container:
-        frame = next(container.decode(video=0))
-    scale = min(THUMB_BOX / frame.width, THUMB_BOX / frame.height, 1.0)
+    (frame,) = av.CodecContext.create("mjpeg", "r").decode(av.Packet(jpeg))
+    if frame.width <= THUMB_BOX and frame.height <= THUMB_BOX:
+        return jpeg
+    scale = min(THUMB_BOX / frame.width, THUMB_BOX / frame.height)
     width = max(2, round(frame.width * scale / 2) * 2)
     height = max(2, round(frame.height * scale / 2) * 2)
     small = frame.reformat(width=width, height=height, format="yuvj420p", interpolation="AREA")
@@ -662,8 +663,7 @@ def _shrink(jpeg: bytes) -> bytes:
     enc.time_base = fractions.Fraction(1, 1)
     enc.qmin = enc.qmax = _THUMB_QUALITY
     enc.options = {"huffman": "optimal"}
-    packets = [*enc.encode(small), *enc.encode(None)]
-    data = b"".join(bytes(p) for p in packets)
+    data = b"".join(bytes(p) for p in [*enc.encode(small), *enc.encode(None)])
     if not data.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG")
     return data

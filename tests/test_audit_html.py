@@ -222,6 +222,9 @@ def test_table_summary_and_plain_words(report: Path) -> None:
     assert counts[("ai", "fully")] == 4  # ai_generated, tampered (claimed), voice, evil
     assert counts[("ai", "partly")] == 1
     assert sum(n for (g, _), n in counts.items() if g == "ai") == len(FILES)
+    # what broken credentials claim is counted apart: tampered says fully, invalid says no
+    claimed = dict(re.findall(r'data-only="ai" value="(\w+)".*?incl\. (\d+) claimed<', html))
+    assert claimed == {"fully": "1", "no": "1"}
     text = " ".join(dom.text + _strings(_details(html)))
     assert "Generated with an AI tool" in text and "Partly made with AI" in text
     # no Python, no raw MediaInfo keys, no jargon as the headline of the AI column

@@ -236,6 +236,7 @@ class Count:
     help: str
     n: int
     cls: str
+    claimed: int = 0  # of n, how many only claimed by broken credentials
 
 
 def render_html(
@@ -266,7 +267,8 @@ def render_html(
     )
     verdicts = Counter(r.verdict for r in reports)
     ais = Counter(r.ai_generated for r in reports)
-    claimed = sum(1 for r in reports if r.claims == "unverified")
+    ai_claimed = Counter(r.ai_generated for r in reports if r.claims == "unverified")
+    claimed = sum(n for a, n in ai_claimed.items() if a is not AIGeneration.UNKNOWN)
     signers = Counter(row.signer for row in rows if row.signer)
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     signer_list = sorted(signers, key=lambda s: (-signers[s], s.casefold()))
@@ -293,7 +295,10 @@ def render_html(
             Count(v.value, _VERDICT_LABEL[v], _VERDICT_HELP[v], verdicts[v], f"v-{v.value}")
             for v in _SEVERITY
         ],
-        ai_counts=[Count(a.value, _AI_TEXT[a], "", ais[a], f"ai-{a.value}") for a in _AI_ORDER],
+        ai_counts=[
+            Count(a.value, _AI_TEXT[a], "", ais[a], f"ai-{a.value}", ai_claimed[a])
+            for a in _AI_ORDER
+        ],
         signers=signer_list,
         unsigned_rows=sum(1 for row in rows if not row.signer),
         base=base,

@@ -105,12 +105,24 @@ def _row(html: str, name: str) -> str:
 
 
 def _details(html: str) -> list[dict[str, Any]]:
-    """The page's data block: one file's detail per row, in row order."""
+    """The page's data block, its string table resolved: each row's detail, in row order."""
     (block,) = re.findall(
         r'<script type="application/json" id="details">(.*?)</script>', html, re.S
     )
-    data: list[dict[str, Any]] = json.loads(block)
-    return data
+    data = json.loads(block)
+    table = data["s"]
+    assert len(table) == len(set(table))  # each string stored once
+
+    def resolve(v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int):
+            return table[v]
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return {k: resolve(x) for k, x in v.items()}
+
+    return [resolve(d) for d in data["d"]]
 
 
 def _detail(html: str, name: str) -> dict[str, Any]:
@@ -164,9 +176,10 @@ def test_html_is_escaped_and_self_contained(report: Path) -> None:
     assert [t for t, _ in dom.tags].count("style") == 1
     for tag, attrs in dom.tags:
         assert not [a for a in attrs if a.startswith("on") or a in ("style", "href", "srcset")]
-        if "src" in attrs:
-            assert tag == "img" and attrs["src"].startswith("data:image/jpeg;base64,")
-            assert attrs["loading"] == "lazy"
+        assert "src" not in attrs  # thumbnails are set by the page when their row is drawn
+        if tag == "img":
+            assert attrs["data-src"].startswith("data:image/jpeg;base64,")
+            assert attrs["loading"] == "lazy" and attrs["alt"] == ""
     assert not re.search(r"https?://(?!cv\.iptc\.org)", html.split("<body>")[1])
 
 
@@ -197,7 +210,7 @@ def test_table_summary_and_plain_words(report: Path) -> None:
     # thumbnails only where there is a picture: every file but the WAV
     imgs = [a for t, a in dom.tags if t == "img"]
     assert len(imgs) == len(FILES) - 1
-    assert all(len(a["src"]) < 4000 for a in imgs)  # small, re-encoded to fit 96 px
+    assert all(len(a["data-src"]) < 4000 for a in imgs)  # small, re-encoded to fit 96 px
     assert "<img" not in _row(html, "synthetic_voice.wav")
     # summary counts per verdict and AI value
     chips = re.findall(
@@ -209,6 +222,9 @@ def test_table_summary_and_plain_words(report: Path) -> None:
     assert counts[("ai", "fully")] == 4  # ai_generated, tampered (claimed), voice, evil
     assert counts[("ai", "partly")] == 1
     assert sum(n for (g, _), n in counts.items() if g == "ai") == len(FILES)
+    # what broken credentials claim is counted apart: tampered says fully, invalid says no
+    claimed = dict(re.findall(r'data-only="ai" value="(\w+)".*?incl\. (\d+) claimed<', html))
+    assert claimed == {"fully": "1", "no": "1"}
     text = " ".join(dom.text + _strings(_details(html)))
     assert "Generated with an AI tool" in text and "Partly made with AI" in text
     # no Python, no raw MediaInfo keys, no jargon as the headline of the AI column
@@ -228,7 +244,7 @@ def test_claims_of_broken_credentials_are_claimed_not_verified(report: Path) -> 
     detail = _detail(html, "invalid.mp4")
     assert detail["a"] == ["Claims no AI \u2014 claimed, not verified", "ai-claimed"]
     heading, lines, claimed = detail["c"]
-    assert heading == "What its broken credentials claim (not verified)" and claimed == 1
+    assert heading == "What its broken credentials claim (not verified)" and claimed is True
     assert [label for label, _ in lines] == ["Signed by", "Title", "Made with", "What was done"]
     tampered = _row(html, "tampered.mp4")
     assert "Claims to be AI-generated" in tampered and "ai-fully" not in tampered
@@ -236,7 +252,7 @@ def test_claims_of_broken_credentials_are_claimed_not_verified(report: Path) -> 
     assert '<span class="ai ai-fully">Generated with an AI tool' in trusted
     assert "trusted via test-root-ca" in trusted and "claimed" not in trusted
     detail = _detail(html, "ai_generated.mp4")
-    assert detail["c"][0] == "What its credentials say" and detail["c"][2] == 0
+    assert detail["c"][0] == "What its credentials say" and detail["c"][2] is False
     assert detail["a"] == [
         "Generated with an AI tool \u2014 created, made by generative AI",
         "ai-fully",
@@ -300,7 +316,7 @@ def test_timestamp_without_time_container_tags_and_a_recovered_original() -> Non
     row = _row(html, "stripped.mp4")
     assert "Studio Signer" in row and "signer of the matched original" in row
     heading, lines, claimed = _detail(html, "stripped.mp4")["c"]
-    assert heading == "The signed original it matches" and claimed == 0
+    assert heading == "The signed original it matches" and claimed is False
     assert (
         "Match",
         "97% similar: seconds 0\u20132 of this file match seconds 1\u20133 of the original",
@@ -316,11 +332,17 @@ _VIOLATIONS = (
 )
 
 
-def _visible(page: Page, attr: str) -> list[str]:
+def _visible(page: Page, what: str) -> list[str]:
+    """For each row shown, in order: a data attribute, or its file name, or its signer."""
+    get = {
+        "name": "r.querySelector('.file b').textContent",
+        "signer": "r.dataset.s === '' ? '' : document.querySelector("
+        "'#f-signer option[value=\"' + r.dataset.s + '\"]').textContent",
+    }.get(what, f"r.dataset.{what}")
     return list(
         page.eval(
             "Array.from(document.querySelectorAll('#rows > details.row'))"
-            f".filter(r => !r.hidden).map(r => r.dataset.{attr})"
+            f".filter(r => !r.hidden).map(r => {get})"
         )
     )
 
@@ -347,12 +369,20 @@ def test_chromium_runs_the_page_script_and_never_the_injected_one(page: Page) ->
     assert page.eval("document.getElementById('controls').hidden") is False
     assert _shown(page) == f"{len(FILES)} of {len(FILES)} files"
     assert sorted(_visible(page, "v")) == sorted(VERDICTS.values())
+    # the thumbnails of the rows on screen are set and decode as real pictures
+    page.wait_for("document.querySelectorAll('#rows img[src]').length === 8")
+    sizes = page.eval(
+        "Promise.all(Array.from(document.querySelectorAll('#rows img'))"
+        ".map(i => i.decode().then(() => [i.naturalWidth, i.naturalHeight])))"
+    )
+    assert len(sizes) == len(FILES) - 1
+    assert all(0 < w <= 96 and 0 < h <= 96 and max(w, h) >= 64 for w, h in sizes), sizes
 
 
 def test_chromium_sorts_by_clicked_column(page: Page) -> None:
     page.click('#head button[data-sort="name"]')
     names = _visible(page, "name")
-    assert names == sorted(names) and len(names) == len(FILES)
+    assert names == sorted(FILES)
     assert page.eval("document.querySelector('#head [data-sort=name]').ariaSort") == "ascending"
     page.click('#head button[data-sort="name"]')
     assert _visible(page, "name") == sorted(names, reverse=True)
@@ -384,14 +414,13 @@ def test_chromium_filters(page: Page) -> None:
     assert set(_visible(page, "ai")) == {"fully"} and len(_visible(page, "ai")) == 4
     page.click('button[data-only="stripped"][value="1"]')
     (only,) = _visible(page, "name")
-    assert only.endswith("/stripped_keep_xmp.mp4")
+    assert only == "stripped_keep_xmp.mp4"
     page.click("#f-reset")
     # signer: the browser's own select, changed as a user would
     page.eval(
         "(() => { const s = document.getElementById('f-signer');"
-        " s.value = "
-        + repr(SIGNER)
-        + "; s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+        " s.value = Array.from(s.options).find(o => o.textContent === " + json.dumps(SIGNER) + ")"
+        ".value; s.dispatchEvent(new Event('change', {bubbles: true})); })()"
     )
     assert set(_visible(page, "signer")) == {SIGNER}
     assert len(_visible(page, "signer")) == 7  # all but the untrusted and the unsigned file
@@ -399,7 +428,7 @@ def test_chromium_filters(page: Page) -> None:
     page.frames(2)
     page.type("#f-text", "EVIL")
     page.eval("new Promise(ok => setTimeout(ok, 300))")
-    assert [n.rsplit("/", 1)[-1] for n in _visible(page, "name")] == ["evil.mp4"]
+    assert _visible(page, "name") == ["evil.mp4"]
     page.click("#f-reset")
     page.frames(2)
     assert _shown(page) == f"{len(FILES)} of {len(FILES)} files"

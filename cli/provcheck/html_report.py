@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 from collections import Counter
@@ -214,9 +213,7 @@ class Row:
     sort_name: str
     verdict: str
     verdict_label: str
-    verdict_help: str
     severity: int
-    reason: str
     ai: str
     ai_rank: int
     ai_text: str
@@ -239,6 +236,7 @@ class Count:
     help: str
     n: int
     cls: str
+    claimed: int = 0  # of n, how many only claimed by broken credentials
 
 
 def render_html(
@@ -269,13 +267,19 @@ def render_html(
     )
     verdicts = Counter(r.verdict for r in reports)
     ais = Counter(r.ai_generated for r in reports)
-    claimed = sum(1 for r in reports if r.claims == "unverified")
+    ai_claimed = Counter(r.ai_generated for r in reports if r.claims == "unverified")
+    claimed = sum(n for a, n in ai_claimed.items() if a is not AIGeneration.UNKNOWN)
     signers = Counter(row.signer for row in rows if row.signer)
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    signer_list = sorted(signers, key=lambda s: (-signers[s], s.casefold()))
+    signer_index = {name: i for i, name in enumerate(signer_list)}
+    strings: dict[str, int] = {}
+    details = [_interned(row.detail, strings) for row in rows]
     return template.render(
         rows=rows,
+        signer_index=signer_index,
         details=htmlsafe_json_dumps(
-            [row.detail for row in rows],
+            {"s": list(strings), "d": details},
             dumps=json.dumps,
             ensure_ascii=False,
             separators=(",", ":"),
@@ -291,8 +295,11 @@ def render_html(
             Count(v.value, _VERDICT_LABEL[v], _VERDICT_HELP[v], verdicts[v], f"v-{v.value}")
             for v in _SEVERITY
         ],
-        ai_counts=[Count(a.value, _AI_TEXT[a], "", ais[a], f"ai-{a.value}") for a in _AI_ORDER],
-        signers=sorted(signers, key=lambda s: (-signers[s], s.casefold())),
+        ai_counts=[
+            Count(a.value, _AI_TEXT[a], "", ais[a], f"ai-{a.value}", ai_claimed[a])
+            for a in _AI_ORDER
+        ],
+        signers=signer_list,
         unsigned_rows=sum(1 for row in rows if not row.signer),
         base=base,
         version=version,
@@ -321,6 +328,18 @@ def _markup(text: str) -> Any:
 
 def _csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def _interned(value: Any, table: dict[str, int]) -> Any:
+    """Every string replaced by its index in ``table``: the same reasons, labels and
+    signers repeat across thousands of files and are stored once."""
+    if isinstance(value, str):
+        return table.setdefault(value, len(table))
+    if isinstance(value, list | tuple):
+        return [_interned(v, table) for v in value]
+    if isinstance(value, dict):
+        return {k: _interned(v, table) for k, v in value.items()}
+    return value
 
 
 def _thousands(n: int) -> str:
@@ -372,7 +391,10 @@ def _row(index: int, r: Report, base: str) -> Row:
     }
     claims = list(_claim_lines(r))
     if claims:
-        detail["c"] = [_claims_heading(r), claims, int(signer_claimed)]
+        believed = r.claims == "verified" or (
+            r.recovered is not None and r.recovered.verdict in ("trusted", "untrusted")
+        )
+        detail["c"] = [_claims_heading(r), claims, not believed]
     parts = {
         "p": list(problems),
         "f": list(flags),
@@ -388,9 +410,7 @@ def _row(index: int, r: Report, base: str) -> Row:
         sort_name=r.path.casefold(),
         verdict=r.verdict.value,
         verdict_label=_VERDICT_LABEL[r.verdict],
-        verdict_help=_VERDICT_HELP[r.verdict],
         severity=_SEVERITY.index(r.verdict),
-        reason=_sentence(r.reason),
         ai=ai.value,
         ai_rank=_AI_ORDER.index(ai),
         ai_text=ai_text,
@@ -587,8 +607,8 @@ def _chain(ing: Ingredient, depth: int = 0) -> list[Any]:
         ing.title or "(untitled)",
         _RELATIONSHIP_WORDS.get(ing.relationship or "", "ingredient"),
         _INGREDIENT_STATUS_WORDS.get(ing.status, ing.status),
-        int(m is not None and ing.status not in ("valid", "untrusted")),
-        int(ing.status in ("invalid", "missing") or bool(ing.problems)),
+        m is not None and ing.status not in ("valid", "untrusted"),
+        ing.status in ("invalid", "missing") or bool(ing.problems),
         lines,
         children,
     ]
@@ -631,13 +651,15 @@ def _thumbnail(jpeg: bytes) -> str | None:
 
 
 def _shrink(jpeg: bytes) -> bytes:
+    """Re-encode to fit THUMB_BOX; a JPEG that already fits is kept as it is."""
     import fractions
 
     import av
 
-    with av.open(io.BytesIO(jpeg), mode="r", format="image2pipe") as container:
-        frame = next(container.decode(video=0))
-    scale = min(THUMB_BOX / frame.width, THUMB_BOX / frame.height, 1.0)
+    (frame,) = av.CodecContext.create("mjpeg", "r").decode(av.Packet(jpeg))
+    if frame.width <= THUMB_BOX and frame.height <= THUMB_BOX:
+        return jpeg
+    scale = min(THUMB_BOX / frame.width, THUMB_BOX / frame.height)
     width = max(2, round(frame.width * scale / 2) * 2)
     height = max(2, round(frame.height * scale / 2) * 2)
     small = frame.reformat(width=width, height=height, format="yuvj420p", interpolation="AREA")
@@ -646,8 +668,7 @@ def _shrink(jpeg: bytes) -> bytes:
     enc.time_base = fractions.Fraction(1, 1)
     enc.qmin = enc.qmax = _THUMB_QUALITY
     enc.options = {"huffman": "optimal"}
-    packets = [*enc.encode(small), *enc.encode(None)]
-    data = b"".join(bytes(p) for p in packets)
+    data = b"".join(bytes(p) for p in [*enc.encode(small), *enc.encode(None)])
     if not data.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG")
     return data

@@ -8,6 +8,7 @@ or ``SigningError``.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class RawRead:
     crjson: dict[str, Any] | None
     remote_url: str | None = None
     embedded: bool = True
+    store_bytes: bytes | None = None  # the manifest store (JUMBF), for the certificate checks
 
 
 @dataclass
@@ -155,7 +157,8 @@ class ReadContext:
                 cr = json.loads(reader.crjson())
                 remote = reader.get_remote_url()
                 embedded = bool(reader.is_embedded())
-            return RawRead(store, cr, remote, embedded)
+                jumbf = _store_bytes(reader, store)
+            return RawRead(store, cr, remote, embedded, jumbf)
         except c2pa.C2paError.ManifestNotFound:
             return RawRead(None, None)
         except c2pa.C2paError as exc:
@@ -169,7 +172,9 @@ class ReadContext:
         """Validate a detached manifest store (e.g. from a repository) against an asset."""
         try:
             with c2pa.Reader(mime, stream, manifest, context=self._ctx) as reader:
-                return RawRead(json.loads(reader.json()), json.loads(reader.crjson()))
+                return RawRead(
+                    json.loads(reader.json()), json.loads(reader.crjson()), store_bytes=manifest
+                )
         except c2pa.C2paError as exc:
             raise _translate(exc) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -179,6 +184,20 @@ class ReadContext:
 
     def close(self) -> None:
         self._ctx.close()
+
+
+def _store_bytes(reader: Any, store: Any) -> bytes | None:
+    """The manifest store's JUMBF bytes: the reader hands the whole store out for a
+    ``self#jumbf`` reference to a manifest's signature (its certificate chain is there)."""
+    label = store.get("active_manifest") if isinstance(store, dict) else None
+    if not isinstance(label, str):
+        return None
+    buf = io.BytesIO()
+    try:
+        reader.resource_to_stream(f"self#jumbf=/c2pa/{label}/c2pa.signature", buf)
+    except c2pa.C2paError:
+        return None
+    return buf.getvalue() or None
 
 
 def _translate(exc: Exception) -> ReadFailure:

@@ -194,7 +194,7 @@ def discover(
 
 
 def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) -> None:
-    from .inspection import inspect
+    # The very pipeline `verify` runs (provenance.verify.Verifier), in an isolated process.
     from .verify import Verifier
 
     repository = None
@@ -207,6 +207,8 @@ def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) 
         remote_manifests=options.get("remote_manifests", False),
         ocsp=options.get("ocsp", False),
         repository=repository,
+        inspect=options.get("inspect", True),
+        thumbnails=options.get("thumbnails", False),
     ) as verifier:
         while True:
             try:
@@ -217,19 +219,12 @@ def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) 
                 return
             try:
                 report = verifier.verify(path)
-                if options.get("inspect", True):
-                    report = inspect(report)
-                if options.get("thumbnails") and report.verdict is not Verdict.ERROR:
-                    from dataclasses import replace
-
-                    from .thumbnails import frame_thumbnail
-
-                    report = replace(report, thumbnail_jpeg=frame_thumbnail(path))
             except Exception as exc:  # one file must never end the worker
                 report = Report(
                     path=path,
                     verdict=Verdict.ERROR,
                     reason=f"internal error: {type(exc).__name__}: {exc}",
+                    trust_configured=trust.has_signer_trust,
                 )
             conn.send(report)
 

@@ -211,15 +211,9 @@ def inspect(report: Report, path: str | os.PathLike[str] | None = None) -> Repor
             f"the manifest's title {report.manifest.title!r} differs from the "
             f"container's title {facts.title!r}"
         )
-    if report.verdict is Verdict.TAMPERED and facts is not None:
-        writer = facts.writing_application or facts.encoder
-        generator = (report.manifest.claim_generator or "") if report.manifest else ""
-        if writer and writer.split("/")[0].split(" ")[0].lower() not in generator.lower():
-            notes.append(
-                f"the content changed after it was signed with "
-                f"{generator or 'an unnamed tool'}; the container was last written "
-                f"by {writer!r} (a re-encode or remux leaves its writer here)"
-            )
+    # No guess about who changed a tampered file: the container's last writer is shown
+    # in the facts, but the writer at signing time is not recorded anywhere, and an
+    # untouched original has the same writer (a "re-encoded by" note was wrong there).
     return dataclasses.replace(
         report,
         container=facts,

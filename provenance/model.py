@@ -20,6 +20,7 @@ __all__ = [
     "Timestamp",
     "Action",
     "Problem",
+    "Assertion",
     "Manifest",
     "Ingredient",
     "Report",
@@ -194,6 +195,19 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Assertion:
+    """One assertion of a manifest, as data: its label and its content, bounded in size
+    (long strings cut, binary data summarised as its length), for ``--detailed`` views."""
+
+    label: str
+    data: Any = None  # JSON-ready value (dict / list / str / number / bool / None)
+    truncated: bool = False  # True when parts of data were cut or summarised
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "data": self.data, "truncated": self.truncated}
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One manifest of the chain: who signed it, what it did, and what it says about AI."""
 
@@ -208,6 +222,8 @@ class Manifest:
     ingredients: tuple[Ingredient, ...] = ()
     # SHA-256 of each ingredient file as recorded at signing (provcheck's own assertion)
     ingredient_hashes: tuple[tuple[str, str], ...] = ()
+    # every assertion (label and bounded data), custom ones included (com.example.*)
+    assertions: tuple[Assertion, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -221,6 +237,7 @@ class Manifest:
             "ai_generated": self.ai_generated.value,
             "ingredients": [i.to_dict() for i in self.ingredients],
             "ingredient_hashes": [{"title": t, "sha256": h} for t, h in self.ingredient_hashes],
+            "assertions": [a.to_dict() for a in self.assertions],
         }
 
 

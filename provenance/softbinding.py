@@ -23,7 +23,7 @@ from typing import Any
 
 from . import media
 from .errors import InputError
-from .model import AIGeneration, Recovered, Report, Verdict
+from .model import Recovered, Report, Verdict
 from .trust import TrustConfig
 
 __all__ = [
@@ -108,9 +108,8 @@ def register_signed_file(
     """Register an already signed video file: its embedded manifest store, its fingerprint
     (from its soft-binding assertion when it carries ours, else computed) and a summary."""
     from . import fingerprint as fp_mod
-    from .verify import verify
 
-    report = verify(path, trust=trust)
+    report = _read_report(path, trust if trust is not None else TrustConfig())
     if report.manifest is None:
         raise InputError(f"{path}: no C2PA manifest to register ({report.reason})")
     if report.verdict in (Verdict.TAMPERED, Verdict.INVALID):
@@ -123,6 +122,35 @@ def register_signed_file(
     return register(
         repository, manifest=store, path=path, report=report, fingerprint=fp_mod.compute(path)
     )
+
+
+def _read_report(path: str | os.PathLike[str], trust: TrustConfig) -> Report:
+    """The judged credentials of a file (the read and judge steps of the pipeline, without
+    inspection or recovery: ``verify`` calls into this module, never the other way)."""
+    from . import _c2pa
+    from ._judge import judge
+
+    kind = media.sniff_path(path)
+    media.check_structure(path, kind)
+    mime = kind.mime if kind else None
+    base: dict[str, Any] = {
+        "path": os.fspath(path),
+        "format": mime,
+        "trust_configured": trust.has_signer_trust,
+    }
+    ctx = _c2pa.ReadContext(trust, _c2pa.ReadOptions())
+    try:
+        with open(path, "rb") as f:
+            raw = ctx.read(mime, f)
+    except _c2pa.ReadFailure as exc:
+        raise InputError(f"{os.fspath(path)}: {exc}: {exc.detail}") from exc
+    except OSError as exc:
+        raise InputError(f"{os.fspath(path)}: cannot read: {exc.strerror or exc}") from exc
+    finally:
+        ctx.close()
+    if raw.store is None or not raw.store.get("manifests"):
+        return Report(verdict=Verdict.UNSIGNED, reason="no C2PA manifest found", **base)
+    return judge(raw, trust, base)
 
 
 def lookup_file(repository: Any, path: str | os.PathLike[str], limit: int = 5) -> list[Any]:
@@ -141,40 +169,73 @@ def recover(
     options: Any = None,
 ) -> Report:
     """For an unsigned video: look its fingerprint up and, on a match, return the report
-    with verdict ``stripped`` and the recovered original. Otherwise the report unchanged."""
+    with verdict ``stripped`` and the recovered original. Otherwise the report unchanged.
+
+    Nothing of the repository row is believed: what is shown (signer, AI label, title,
+    time) comes from the stored manifest validated again now, and a candidate counts only
+    when that manifest's own signed soft-binding fingerprint matches this clip."""
     from . import fingerprint as fp_mod
+    from .errors import ProvenanceError
 
     if report.verdict is not Verdict.UNSIGNED or not is_video(report):
         return report
+
+    def note(text: str) -> Report:
+        return dataclasses.replace(report, notes=(*report.notes, text))
+
     try:
         fp = fp_mod.compute(path)
     except Exception as exc:  # an undecodable file simply cannot be matched
-        return dataclasses.replace(
-            report, notes=(*report.notes, f"no fingerprint for a repository lookup: {exc}")
-        )
-    matches = repository.lookup(fp, limit=1)
+        return note(f"no fingerprint for a repository lookup: {exc}")
+    try:
+        matches = list(repository.lookup(fp, limit=5))
+    except (ProvenanceError, ValueError, TypeError, KeyError) as exc:
+        # a malformed repository row must not turn this file into an internal error
+        return note(f"the manifest repository could not be searched: {exc}")
     if not matches:
-        return dataclasses.replace(
-            report, notes=(*report.notes, "no match in the manifest repository")
-        )
-    entry, match = matches[0]
-    summary: Mapping[str, Any] = entry.summary
-    original_verdict, original_reason = _revalidate(
-        entry.manifest, path, report.format, trust, options
+        return note("no match in the manifest repository")
+    refused: list[str] = []
+    for entry, match in matches:
+        try:
+            original = _revalidate(entry.manifest, path, report.format, trust, options)
+        except (ProvenanceError, ValueError, TypeError, KeyError) as exc:
+            refused.append(f"entry {str(getattr(entry, 'id', '?'))[:12]}: unreadable ({exc})")
+            continue
+        if isinstance(original, str):
+            refused.append(f"entry {str(entry.id)[:12]}: {original}")
+            continue
+        judged, verdict, why, stored_fp = original
+        if fp_mod.compare(fp, stored_fp) is None:
+            refused.append(
+                f"entry {str(entry.id)[:12]}: its manifest's signed fingerprint does not "
+                "match this clip (the repository row points to another clip)"
+            )
+            continue
+        return _recovered(report, entry.id, judged, verdict, why, match)
+    return note(
+        "the manifest repository has a fingerprint match, but no stored manifest "
+        "vouches for this clip: " + "; ".join(refused)
     )
+
+
+def _recovered(
+    report: Report, entry_id: str, judged: Report, verdict: str, why: str, match: Any
+) -> Report:
+    m = judged.manifest
+    signer = m.signer if m is not None else None
     recovered = Recovered(
-        entry_id=entry.id,
-        title=summary.get("title"),
-        signer=summary.get("signer"),
-        ai_generated=AIGeneration(summary.get("ai_generated", "unknown")),
-        verdict=original_verdict,
-        verdict_reason=original_reason,
+        entry_id=entry_id,
+        title=m.title if m else None,
+        signer=signer.to_dict() if signer else None,
+        ai_generated=judged.ai_generated,
+        verdict=verdict,
+        verdict_reason=why,
         similarity=round(match.similarity, 4),
         matched_range=(round(match.a_start, 2), round(match.a_end, 2)),
         original_range=(round(match.b_start, 2), round(match.b_end, 2)),
-        signed_at=summary.get("signed_at"),
+        signed_at=m.timestamp.time if m and m.timestamp else None,
     )
-    who = (summary.get("signer") or {}).get("common_name") or "an unnamed signer"
+    who = (signer.common_name if signer else None) or "an unnamed signer"
     reason = (
         f"no C2PA manifest in the file, but it matches a signed original in the "
         f"manifest repository (similarity {match.similarity:.2f}, signed by {who}): "
@@ -197,37 +258,59 @@ def _revalidate(
     mime: str | None,
     trust: TrustConfig,
     options: Any,
-) -> tuple[str, str]:
+) -> tuple[Report, str, str, Any] | str:
     """The stored manifest validated again against the current trust, its hard binding to
-    the (re-encoded) bytes set aside."""
+    the (re-encoded) bytes set aside: (judged report, verdict, why, its signed soft-binding
+    fingerprint), or why it cannot vouch for anything."""
     from . import _c2pa
-    from .verify import TAMPER_CODES, UNTRUSTED_CODES, _chain, _judge
+    from . import fingerprint as fp_mod
+    from ._judge import chain_is_vouched, judge
+    from ._status import TAMPER_CODES, UNTRUSTED_CODES
 
-    if not manifest.startswith(b"\x00") or b"jumb" not in manifest[:8]:
-        return "unknown", "the repository holds no manifest store bytes for this entry"
+    if (
+        not isinstance(manifest, bytes)
+        or not manifest.startswith(b"\x00")
+        or b"jumb" not in manifest[:8]
+    ):
+        return "the repository holds no manifest store bytes for this entry"
     ctx = _c2pa.ReadContext(trust, options or _c2pa.ReadOptions())
     try:
         with open(path, "rb") as f:
             raw = ctx.read_with_manifest(mime, f, manifest)
     except (_c2pa.ReadFailure, OSError) as exc:
-        return "invalid", f"the stored manifest could not be validated: {exc}"
+        return f"the stored manifest could not be validated: {exc}"
     finally:
         ctx.close()
-    base = {"path": os.fspath(path), "format": mime, "trust_configured": trust.has_signer_trust}
-    judged = _judge(raw, trust, base)
+    base: dict[str, Any] = {
+        "path": os.fspath(path),
+        "format": mime,
+        "trust_configured": trust.has_signer_trust,
+    }
+    judged = judge(raw, trust, base)
+    stored_fp = None
+    store = raw.store or {}
+    active = (store.get("manifests") or {}).get(store.get("active_manifest")) or {}
+    for a in active.get("assertions") or []:
+        if isinstance(a, Mapping) and a.get("label") == fp_mod.SOFT_BINDING_LABEL:
+            try:
+                stored_fp = fp_mod.from_soft_binding(dict(a))
+            except fp_mod.FingerprintError:
+                stored_fp = None
+            if stored_fp is not None:
+                break
+    if stored_fp is None:
+        return "the stored manifest carries no signed soft-binding fingerprint of ours"
     other = [c for c in judged.status_codes if c not in TAMPER_CODES]
     broken = [c for c in other if c not in UNTRUSTED_CODES]
     if broken:
-        return "invalid", f"the stored manifest is not valid ({', '.join(broken)})"
-    if judged.manifest is not None and all(
-        m.signer is not None and m.signer.trust_list is not None for m in _chain(judged.manifest)
-    ):
-        return "trusted", "the stored manifest's signature is valid and its signer is trusted"
-    return (
-        "untrusted",
-        "the stored manifest's signature is valid, but its signer is not on a "
-        "configured trust list",
+        return f"the stored manifest is not valid ({', '.join(broken)})"
+    if judged.manifest is not None and chain_is_vouched(judged.manifest):
+        why = "the stored manifest's signature is valid and its signer is trusted"
+        return judged, "trusted", why, stored_fp
+    why = (
+        "the stored manifest's signature is valid, but its signer is not on a configured trust list"
     )
+    return judged, "untrusted", why, stored_fp
 
 
 def sniff_video(path: str | os.PathLike[str]) -> bool:

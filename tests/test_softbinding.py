@@ -169,3 +169,79 @@ def test_cli_verify_audit_and_repo(world: dict[str, Path], tmp_path: Path) -> No
     )
     r = CliRunner().invoke(cli, ["repo", "add", str(world["other"]), "--repository", fresh])
     assert r.exit_code == 1 and "no C2PA manifest" in r.stderr
+
+
+# ---------------------------------------------------------------------------
+# the repository is not believed as stored
+
+
+def _copy_db(world: dict[str, Path], tmp_path: Path) -> Path:
+    import shutil
+
+    db = tmp_path / "edited.sqlite3"
+    shutil.copy(world["db"], db)
+    return db
+
+
+def test_an_edited_summary_changes_nothing_shown(world: dict[str, Path], tmp_path: Path) -> None:
+    import sqlite3
+
+    db = _copy_db(world, tmp_path)
+    forged = {
+        "title": "forged title",
+        "signer": {"common_name": "Forged Org"},
+        "ai_generated": "no",
+        "signed_at": "1999-01-01T00:00:00Z",
+    }
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE entries SET summary = ?", (json.dumps(forged),))
+    with SQLiteRepository(db) as repo:
+        report = verify(world["remux"], trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.STRIPPED and report.recovered is not None
+    assert report.recovered.title == "beach at dusk"
+    assert report.recovered.ai_generated is AIGeneration.FULLY
+    assert report.recovered.signer is not None
+    assert report.recovered.signer["common_name"] == "provcheck fixtures Signer (TEST ONLY)"
+    assert "Forged" not in json.dumps(report.to_dict())
+    assert "Forged" not in report.reason
+
+
+@pytest.mark.parametrize("summary", ['{"ai_generated": "bogus"}', '"just a string"', "[]", "{}"])
+def test_a_malformed_row_is_never_an_internal_error(
+    world: dict[str, Path], tmp_path: Path, summary: str
+) -> None:
+    import sqlite3
+
+    db = _copy_db(world, tmp_path)
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE entries SET summary = ?", (summary,))
+    with SQLiteRepository(db) as repo:
+        report = verify(world["remux"], trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.STRIPPED, report.reason
+    assert report.recovered is not None and report.recovered.title == "beach at dusk"
+
+
+def test_a_manifest_stored_under_another_clips_fingerprint_is_not_recovered(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A trusted manifest (of `signed`) stored with the fingerprint of an unrelated clip:
+    a lookup of that clip finds the row, but the manifest's own signed fingerprint does
+    not match it, so nothing is recovered."""
+    import sqlite3
+
+    other_fp = fp_mod.compute(world["other"])
+    db = tmp_path / "planted.sqlite3"
+    with SQLiteRepository(world["db"]) as src:
+        (info,) = src.list()
+        entry = src.get(info.id)
+    assert entry is not None
+    with SQLiteRepository(db) as repo:
+        repo.add(entry.manifest, other_fp, dict(entry.summary))
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 1
+    with SQLiteRepository(db) as repo:
+        assert repo.lookup(other_fp, limit=1)  # the row does match by fingerprint
+        report = verify(world["other"], trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.UNSIGNED
+    assert report.recovered is None
+    assert any("signed fingerprint does not match this clip" in n for n in report.notes)

@@ -64,6 +64,7 @@ if _TYPE_CHECKING:
     from .trust import atomic_write_bytes as write_file_atomically
     from .trust import download as download_trust_list
     from .trust import install as install_trust_source
+    from .trust import remove as remove_trust_source
     from .trust import update as update_trust_lists
     from .verify import Verifier, describe_code, verify, verify_bytes
 
@@ -128,6 +129,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "gate": ("policy", "gate"),
     "inspect_report": ("inspection", "inspect"),
     "install_trust_source": ("trust", "install"),
+    "remove_trust_source": ("trust", "remove"),
     "normalize_source_type": ("labels", "normalize_source_type"),
     "run_audit": ("audit", "run_audit"),
     "sign": ("sign", "sign"),
@@ -231,6 +233,7 @@ __all__ = [
     "exit_code_for",
     "inspect_report",
     "install_trust_source",
+    "remove_trust_source",
     "normalize_source_type",
     "sniff",
     "sniff_path",

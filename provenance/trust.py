@@ -40,6 +40,7 @@ __all__ = [
     "default_config_dir",
     "load_pem_source",
     "install",
+    "remove",
     "download",
     "update",
     "atomic_write_bytes",
@@ -223,8 +224,35 @@ def install(
     root = Path(config_dir) if config_dir is not None else default_config_dir()
     dest = root / "trust" / kind / f"{_safe_label(label)}.pem"
     header = f"# provcheck trust source: {label}\n# origin: {origin}\n"
-    atomic_write_bytes(dest, (header + pem).encode("ascii"))
+    # a non-ASCII label or origin (a file name) is kept readable, escaped, in the header
+    atomic_write_bytes(dest, (header + pem).encode("ascii", "backslashreplace"))
     return TrustSource(dest.stem, kind, pem, origin, certs)
+
+
+def remove(
+    label: str,
+    *,
+    kind: str | None = None,
+    config_dir: str | os.PathLike[str] | None = None,
+) -> list[str]:
+    """Remove the installed trust source(s) named ``label`` (of ``kind``, or of every
+    kind); returns the kinds removed. None found is a ``TrustConfigError``."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    root = Path(config_dir) if config_dir is not None else default_config_dir()
+    removed = []
+    for k in [kind] if kind else list(KINDS):
+        path = root / "trust" / k / f"{_safe_label(label)}.pem"
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TrustConfigError(f"{path}: cannot remove: {exc.strerror or exc}") from exc
+        removed.append(k)
+    if not removed:
+        raise TrustConfigError(f"no installed trust source named {label!r}")
+    return removed
 
 
 def download(url: str, *, timeout: float = 30.0) -> bytes:

@@ -35,6 +35,7 @@ def test_all_is_honest() -> None:
         "fingerprint",
         "repository",
         "softbinding",
+        "textsafe",
     }
     assert public - set(provenance.__all__) - modules == set()
 

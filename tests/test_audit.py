@@ -125,9 +125,9 @@ def test_output_file_is_written_atomically(mixed: Path, tmp_path: Path) -> None:
 
 
 def test_non_recursive_and_empty(tmp_path: Path, mixed: Path) -> None:
-    _, out, _ = run("audit", str(mixed), "--format", "json")
+    _, out, err = run("audit", str(mixed), "--no-recursive", "--format", "json")
     names = {Path(r["path"]).name for r in json.loads(out)["results"]}
-    assert "photo_captured.jpg" not in names
+    assert "photo_captured.jpg" not in names and "sub-folder(s) not entered" in err
     empty = tmp_path / "empty"
     empty.mkdir()
     code, out, err = run("audit", str(empty), "--format", "json")

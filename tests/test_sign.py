@@ -208,6 +208,8 @@ def test_unusable_certificates_are_refused_before_writing(
             str(kp),
             "--cert",
             str(cp),
+            "--ai",
+            "no",
         ],
     )
     assert r.exit_code == 5 and match in r.stderr and "Traceback" not in r.stderr
@@ -274,6 +276,8 @@ def test_world_readable_key_warns(tmp_path: Path) -> None:
             str(key),
             "--cert",
             str(CA / "test-signer-chain.pem"),
+            "--ai",
+            "no",
         ],
     )
     assert r.exit_code == 0 and "readable by other users" in r.stderr
@@ -411,12 +415,13 @@ def test_cli_sign_end_to_end(tmp_path: Path) -> None:
     report = verify(out, trust=TRUST)
     assert (report.verdict, report.ai_generated) == (Verdict.TRUSTED, AIGeneration.FULLY)
     assert report.manifest is not None and report.manifest.title == "My clip"
-    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out))
+    r = CliRunner().invoke(cli, sign_argv(media("unsigned.mp4"), out, "--ai", "no"))
     assert r.exit_code == 5 and "already exists" in r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     r = CliRunner().invoke(
-        cli, sign_argv(media("unsigned.mp4"), tmp_path / "x.mp4", "--manifest", str(bad))
+        cli,
+        sign_argv(media("unsigned.mp4"), tmp_path / "x.mp4", "--ai", "no", "--manifest", str(bad)),
     )
     assert r.exit_code == 2 and "not valid JSON" in r.stderr
 
@@ -440,7 +445,8 @@ def test_key_material_never_appears_in_errors(tmp_path: Path, verbose: bool) -> 
         ["--key", str(CA / "test-signer-chain.pem"), "--cert", str(CA / "test-signer-chain.pem")],
     ]
     for extra in cases:
-        args = ["sign", str(media("unsigned.mp4")), "-o", str(tmp_path / "o.mp4"), *extra]
+        args = ["sign", str(media("unsigned.mp4")), "-o", str(tmp_path / "o.mp4"), "--ai", "no"]
+        args += extra
         if verbose:
             args.append("--verbose")
         r = CliRunner().invoke(cli, args)

@@ -264,7 +264,7 @@ def run_distributed(
         run_id = uuid.uuid4().hex[:8]
         todo = iter(paths)
         counter = itertools.count()
-        done = dd.as_completed()
+        done = dd.as_completed(loop=client.loop)
 
         def submit(batch: Sequence[str]) -> None:
             for p in batch:

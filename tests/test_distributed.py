@@ -88,12 +88,8 @@ def test_cluster_gives_the_same_results_as_local(tree: Path, dask_cluster: DaskC
     assert {k: (v, a) for k, v, a, _ in remote} == EXPECTED
     assert len(seen) == len(EXPECTED)
 
-    result = CliRunner().invoke(
-        cli,
-        ["audit", str(tree), "--scheduler", dask_cluster.address, "--format", "json"]
-        + ["--trust", str(TEST_ROOT)],
-        catch_exceptions=False,
-    )
+    args = ["audit", str(tree), "--scheduler", dask_cluster.address, "--format", "json"]
+    result = CliRunner().invoke(cli, [*args, "--trust", str(TEST_ROOT)], catch_exceptions=False)
     doc = json.loads(result.stdout)
     got = {_rel(r["path"], tree): (r["verdict"], r["ai_generated"]) for r in doc["results"]}
     assert got == EXPECTED

@@ -12,12 +12,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["DaskCluster", "dask_cluster"]
+__all__ = ["DaskCluster", "dask_cluster", "local_cluster"]
 
 WORKERS = 2
 
@@ -41,7 +42,9 @@ def _dask_command() -> list[str]:
         return [str(beside)]
     found = shutil.which("dask")
     if found is None:
-        pytest.skip("the dask command is not installed (pip install 'provcheck[distributed]')")
+        raise RuntimeError(
+            "the dask command is not installed: pip install 'provcheck[distributed]'"
+        )
     return [found]
 
 
@@ -66,13 +69,14 @@ def _stop(procs: tuple[subprocess.Popen[bytes], ...]) -> None:
         p.wait()
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    pytest.importorskip("distributed")
+@contextmanager
+def local_cluster(
+    workdir: Path, workers: int = WORKERS, nthreads: int = 1
+) -> Iterator[DaskCluster]:
+    """Start a scheduler and ``workers`` workers on 127.0.0.1; stop them all on exit."""
     from dask.distributed import Client
 
     dask = _dask_command()
-    logs = tmp_path_factory.mktemp("dask")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -80,14 +84,14 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, args: list[str]) -> None:
-        with open(logs / f"{name}.log", "wb") as log:
+        with open(workdir / f"{name}.log", "wb") as log:
             procs.append(
                 subprocess.Popen(
                     dask + args,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    cwd=logs,
+                    cwd=workdir,
                     env=env,
                     start_new_session=True,
                 )
@@ -98,7 +102,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
             "scheduler",
             ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
         )
-        for i in range(WORKERS):
+        for i in range(workers):
             start(
                 f"worker{i}",
                 [
@@ -107,16 +111,23 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
                     "--host",
                     "127.0.0.1",
                     "--nthreads",
-                    "1",
+                    str(nthreads),
                     "--nworkers",
                     "1",
                     "--no-dashboard",
                     "--local-directory",
-                    str(logs / f"w{i}"),
+                    str(workdir / f"w{i}"),
                 ],
             )
         with Client(address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(WORKERS, timeout=120)
-        yield DaskCluster(address, tuple(procs), logs)
+            client.wait_for_workers(workers, timeout=120)
+        yield DaskCluster(address, tuple(procs), workdir)
     finally:
         _stop(tuple(procs))
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    pytest.importorskip("distributed")
+    with local_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

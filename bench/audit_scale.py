@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -61,23 +62,56 @@ def make_clips(root: Path, n: int) -> None:
         shutil.copyfile(media / name, folder / f"{i:07d}{Path(name).suffix}")
 
 
+def session_cpu(sessions: set[int]) -> dict[int, float]:
+    """CPU seconds of every live process in these sessions, with their reaped children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = dict.fromkeys(sessions, 0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[3]) in sessions:  # session id
+            total[int(fields[3])] += sum(int(x) for x in fields[11:15])  # u+s, reaped u+s
+    return {k: v / tick for k, v in total.items()}
+
+
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(
-    candidates: list[Candidate], trust: TrustConfig, **kwargs: object
-) -> tuple[float, Counter[str]]:
+    candidates: list[Candidate],
+    trust: TrustConfig,
+    sessions: set[int] | None = None,
+    **kwargs: Any,
+) -> tuple[float, dict[str, float], Counter[str]]:
+    """Wall seconds, CPU seconds (this process with its children, and each of the given
+    sessions), and the verdicts. CPU per file is what the machine's load does not change."""
+    cpu0, s0 = own_cpu(), session_cpu(sessions or set())
     start = time.perf_counter()
-    verdicts = Counter(r.verdict.value for r in run_audit(candidates, trust, **kwargs))  # type: ignore[arg-type]
-    return time.perf_counter() - start, verdicts
+    verdicts = Counter(r.verdict.value for r in run_audit(candidates, trust, **kwargs))
+    wall = time.perf_counter() - start
+    cpu1, s1 = own_cpu(), session_cpu(sessions or set())
+    cpu = {"client": cpu1 - cpu0, **{str(k): s1[k] - s0[k] for k in s1}}
+    return wall, cpu, verdicts
 
 
 @contextmanager
-def cluster(workdir: Path, scheduler: str | None) -> Iterator[str]:
+def cluster(workdir: Path, scheduler: str | None) -> Iterator[tuple[str, list[int]]]:
     if scheduler is not None:
-        yield scheduler
+        yield scheduler, []  # CPU of a remote cluster is not measured
         return
     from tests.dask_cluster import local_cluster
 
     with local_cluster(workdir, workers=2, nthreads=1) as c:
-        yield c.address
+        # Each process leads its own session: the scheduler first, then each worker with
+        # its nanny and verifier children.
+        yield c.address, [p.pid for p in c.procs]
 
 
 def main() -> int:
@@ -98,38 +132,50 @@ def main() -> int:
         print(f"{args.clips} clips made and discovered in {time.perf_counter() - t0:.1f} s")
         warm = candidates[: args.warmup]
 
-        cold_local, _ = timed(warm, trust, jobs=args.jobs)
-        local_s, local_v = timed(candidates, trust, jobs=args.jobs)
+        cold_local, _, _ = timed(warm, trust, jobs=args.jobs)
+        local_s, local_cpu, local_v = timed(candidates, trust, jobs=args.jobs)
 
         workdir = Path(tmp) / "dask"
         workdir.mkdir()
-        with cluster(workdir, args.scheduler) as address:
-            cold_dask, _ = timed(warm, trust, scheduler=address)
-            dask_s, dask_v = timed(candidates, trust, scheduler=address)
+        with cluster(workdir, args.scheduler) as (address, sessions):
+            cold_dask, _, _ = timed(warm, trust, set(sessions), scheduler=address)
+            dask_s, dask_cpu, dask_v = timed(candidates, trust, set(sessions), scheduler=address)
     assert local_v == dask_v, (local_v, dask_v)
 
-    local_rate = args.clips / local_s
-    dask_rate = args.clips / dask_s
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f}; python {platform.python_version()}"
     )
     print(f"command: {shlex.join(['python', 'bench/audit_scale.py', *sys.argv[1:]])}")
     print(f"verdicts: {dict(sorted(local_v.items()))}")
-    print(f"{'run':<34}{'seconds':>9}{'files/s':>10}{'cold start s':>14}")
-    print(
-        f"{f'local, --jobs {args.jobs}':<34}{local_s:>9.1f}{local_rate:>10.1f}{cold_local:>14.2f}"
-    )
+    print(f"{'run':<30}{'seconds':>9}{'files/s':>9}{'CPU ms/file':>13}{'cold start s':>14}")
+    scheduler_cpu = 0.0
+    if len(dask_cpu) > 1:
+        scheduler_cpu = dask_cpu[str(sessions[0])]
+    local_total, dask_total = sum(local_cpu.values()), sum(dask_cpu.values())
+    rows = [(f"local, --jobs {args.jobs}", local_s, local_total, cold_local)]
     where = "Dask, existing cluster" if args.scheduler else "Dask, 2 workers x 1 thread"
-    print(f"{where:<34}{dask_s:>9.1f}{dask_rate:>10.1f}{cold_dask:>14.2f}")
-    print(f"Dask / local throughput: {dask_rate / local_rate:.2f}")
+    rows.append((where, dask_s, dask_total if len(dask_cpu) > 1 else 0.0, cold_dask))
+    for name, wall, cpu, cold in rows:
+        per_file = f"{1000 * cpu / args.clips:.1f}" if cpu else "-"
+        print(f"{name:<30}{wall:>9.1f}{args.clips / wall:>9.1f}{per_file:>13}{cold:>14.2f}")
+    print(f"Dask / local throughput (wall): {local_s / dask_s:.2f}")
     per_day = CLIPS_A_DAY / 86400
-    per_thread = dask_rate / 2
-    print(
-        f"sizing: {CLIPS_A_DAY:,} clips a day = {per_day:,.0f} files/s on average; "
-        f"at {per_thread:.0f} files/s per worker thread (this machine's core): "
-        f"{per_day / per_thread:,.0f} threads, x2 for peaks = {2 * per_day / per_thread:,.0f}"
-    )
+    if len(dask_cpu) > 1:
+        workers = dask_total - scheduler_cpu - dask_cpu["client"]
+        print(
+            f"Dask / local CPU per file: {dask_total / local_total:.2f}; of Dask's, per file: "
+            f"workers {1000 * workers / args.clips:.1f} ms, scheduler "
+            f"{1000 * scheduler_cpu / args.clips:.1f} ms, client "
+            f"{1000 * dask_cpu['client'] / args.clips:.1f} ms"
+        )
+        cores = per_day * workers / args.clips
+        print(
+            f"sizing: {CLIPS_A_DAY:,} clips a day = {per_day:,.0f} files/s on average; "
+            f"worker cores busy on average {cores:,.0f} (x2 for peaks: {2 * cores:,.0f}); "
+            f"one scheduler at {1000 * scheduler_cpu / args.clips:.1f} ms per task is "
+            f"{per_day * scheduler_cpu / args.clips:.1f} cores busy"
+        )
     return 0
 
 

@@ -277,9 +277,11 @@ def run_audit(
     thumbnails: bool = False,
     repository: str | None = None,
     progress: Callable[[Report], None] | None = None,
+    scheduler: str | None = None,
 ) -> Iterator[Report]:
     """Verify candidates in ``jobs`` isolated worker processes; yields reports as they
-    finish (order of completion). Problems found in discovery become error reports."""
+    finish (order of completion). Problems found in discovery become error reports.
+    With ``scheduler`` (``tcp://host:8786``), one task per file on that Dask cluster."""
     options = {
         "remote_manifests": remote_manifests,
         "ocsp": ocsp,
@@ -303,6 +305,15 @@ def run_audit(
             todo.append(c.path)
     if not todo:
         return
+    # --- Dask distributed (provenance.distributed) ---
+    if scheduler is not None:
+        from .distributed import run_distributed
+
+        yield from run_distributed(
+            todo, trust, scheduler, timeout=timeout, options=options, progress=progress
+        )
+        return
+    # --- end Dask distributed ---
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     ctx = _mp_context()
     queue = list(reversed(todo))

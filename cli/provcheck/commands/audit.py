@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,20 @@ __all__ = ["audit_cmd"]
 @click.option("--ocsp", is_flag=True, help="Check revocation over OCSP (network).")
 @repository_option
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+# --- Dask distributed and resumable audits (provenance.distributed, audit_resume) ---
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run one task per file on this Dask distributed cluster (tcp://host:8786). "
+    "Workers need provcheck[distributed] and the files at the same paths.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="With --format jsonl -o FILE: append each result as it arrives; run again, "
+    "files already in FILE (same path, size and mtime) are skipped.",
+)
+# --- end ---
 @verbose_option
 def audit_cmd(
     paths: tuple[str, ...],
@@ -88,6 +102,8 @@ def audit_cmd(
     ocsp: bool,
     repository: str | None,
     no_progress: bool,
+    scheduler: str | None,
+    resume: bool,
     verbose: bool,
 ) -> None:
     """Audit many files or whole folders (sub-folders included): verdict, AI label,
@@ -101,6 +117,8 @@ def audit_cmd(
     """
     from .. import audit_render  # the renderers load when a report is made, not at start-up
 
+    if resume and (fmt != "jsonl" or output is None):
+        raise click.UsageError("--resume needs --format jsonl and -o FILE (the report it resumes)")
     trust = build_trust(trust_files, allowed_files, tsa_files, no_default_trust, config_dir)
     start = time.monotonic()
     candidates, skipped = provenance.discover(paths, recursive=recursive)
@@ -115,16 +133,35 @@ def audit_cmd(
         and (fmt == "table" or output is not None)
     )
     reports: list[Report] = []
-    runner = provenance.run_audit(
-        candidates,
-        trust,
-        jobs=jobs,
-        timeout=timeout,
-        remote_manifests=remote_manifests,
-        ocsp=ocsp,
-        thumbnails=(fmt == "html"),
-        repository=repository_path(repository),
-    )
+
+    def audit(todo: Sequence[provenance.Candidate]) -> Iterator[Report]:
+        return provenance.run_audit(
+            todo,
+            trust,
+            jobs=jobs,
+            timeout=timeout,
+            remote_manifests=remote_manifests,
+            ocsp=ocsp,
+            thumbnails=(fmt == "html"),
+            repository=repository_path(repository),
+            scheduler=scheduler,
+        )
+
+    if resume and output is not None:  # --- resumable audit ---
+        from ..audit_resume import run_resumable
+
+        sys.exit(
+            run_resumable(
+                candidates,
+                skipped,
+                output,
+                audit,
+                start=start,
+                show_progress=show_progress,
+                console=err_console,
+            )
+        )
+    runner = audit(candidates)
     if show_progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

@@ -70,7 +70,9 @@ def open_repository(spec: str | os.PathLike[str] | None = None) -> ManifestStore
     if spec is None:
         return default_repository()
     text = os.fspath(spec)
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str):
+        raise RepositoryError("a repository is named by a text path or URL, not bytes")
+    if not text:
         raise RepositoryError("a repository is a file path or a URL; got an empty name")
     m = _URL.match(text)
     if m is None:

@@ -26,6 +26,14 @@ SHARED_TRUST = THIRD_PARTY / "c2pa-trust-lists"
 RUBRICS = THIRD_PARTY / "c2pa-signal-rubrics"
 
 
+# The TEST-ONLY signers every test signs with, and the trust that vouches for the first.
+CA = FIXTURES / "testca"
+OTHER_CA = FIXTURES / "testca-untrusted"
+SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
+STRANGER = PemSigner.from_files(OTHER_CA / "test-signer.key", OTHER_CA / "test-signer-chain.pem")
+TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
+
+
 def require_tool(name: str, package: str) -> str:
     """The path of an external tool a test needs. Missing, it skips the test, unless
     PROVCHECK_REQUIRE_TOOLS=1 (set by .ci/run), where a missing tool is a failure."""

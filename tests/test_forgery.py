@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives import serialization
 
 from provenance import (
     AIGeneration,
-    PemSigner,
     TrustConfig,
     Verdict,
     _c2pa,
@@ -23,12 +22,19 @@ from provenance import (
 from provenance.media import C2PA_BMFF_UUID as C2PA_UUID
 from provenance.xmp import _jpeg_segments
 
-from .conftest import FIXTURES, TEST_ROOT, find_box, media, short_lived_signer
+from .conftest import (
+    CA,
+    FIXTURES,
+    OTHER_CA,
+    SIGNER,
+    STRANGER,
+    TRUST,
+    find_box,
+    media,
+    short_lived_signer,
+)
 
-TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
-CA, OTHER = FIXTURES / "testca", FIXTURES / "testca-untrusted"
-SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
-STRANGER = PemSigner.from_files(OTHER / "test-signer.key", OTHER / "test-signer-chain.pem")
+OTHER = OTHER_CA
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 

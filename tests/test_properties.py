@@ -6,11 +6,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provenance import TrustConfig, Verdict, verify_bytes
+from provenance import Verdict, verify_bytes
 
-from .conftest import TEST_ROOT, find_box, media
+from .conftest import TRUST, find_box, media
 
-TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 CLIP = media("captured.mp4").read_bytes()
 PHOTO = media("photo_captured.jpg").read_bytes()
 

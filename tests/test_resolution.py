@@ -22,18 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from provenance import PemSigner, SQLiteRepository, TrustConfig, Verdict, sign, verify
+from provenance import SQLiteRepository, TrustConfig, Verdict, sign, verify
 from provenance import fingerprint as fp_mod
 from provenance.errors import NetworkError
 from provenance.repository import RepositoryError
 from provenance.resolution import RemoteRepository, openapi_document
 
 from . import videogen as vg
-from .conftest import FIXTURES, TEST_ROOT
-
-CA = FIXTURES / "testca"
-SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
-TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
+from .conftest import SIGNER, TEST_ROOT, TRUST
 
 
 def _free_port() -> int:

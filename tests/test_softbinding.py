@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from provcheck.app import cli
 from provenance import (
     AIGeneration,
-    PemSigner,
     SQLiteRepository,
     TrustConfig,
     Verdict,
@@ -23,11 +22,7 @@ from provenance import (
 from provenance import fingerprint as fp_mod
 
 from . import videogen as vg
-from .conftest import FIXTURES, TEST_ROOT
-
-CA = FIXTURES / "testca"
-SIGNER = PemSigner.from_files(CA / "test-signer.key", CA / "test-signer-chain.pem")
-TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
+from .conftest import SIGNER, TEST_ROOT, TRUST
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ def test_all_is_honest() -> None:
         "repository",
         "softbinding",
         "textsafe",
+        "parts",
     }
     assert public - set(provenance.__all__) - modules == set()
 

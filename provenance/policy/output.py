@@ -262,6 +262,11 @@ class MaxSignatureAge(OutputRule):
         return [self.outcome(ok, why, r.path)]
 
 
+def _no_credentials(rule: OutputRule, r: Report) -> list[RuleOutcome]:
+    why = f"the output carries no Content Credentials ({r.reason}): its AI parts are unknown"
+    return [rule.outcome(False, why, r.path)]
+
+
 # The AI made this (not a summary such as compositeWithTrainedAlgorithmicMedia, which says
 # the content *contains* AI parts): what an allowed-actions rule judges.
 _AI_MADE_SOURCE_TYPES = ("trainedAlgorithmicMedia", "trainedAlgorithmicData")
@@ -297,6 +302,8 @@ class AllowedAIActions(OutputRule):
     actions: tuple[str, ...] = ()
 
     def check_output(self, r: Report, ctx: GateContext) -> Iterable[RuleOutcome]:
+        if r.manifest is None:
+            return _no_credentials(self, r)
         from ..labels import normalize_source_type
         from ..parts import describe_part
 
@@ -345,6 +352,8 @@ class MaxAIShare(OutputRule):
     max_share: float = 1.0
 
     def check_output(self, r: Report, ctx: GateContext) -> Iterable[RuleOutcome]:
+        if r.manifest is None:
+            return _no_credentials(self, r)
         from ..parts import ai_share, describe_part
 
         limit = f"{self.max_share:.0%}"
@@ -378,6 +387,8 @@ class RequireDeclaredAIParts(OutputRule):
     READS_CLAIMS: ClassVar[bool] = True
 
     def check_output(self, r: Report, ctx: GateContext) -> Iterable[RuleOutcome]:
+        if r.manifest is None:
+            return _no_credentials(self, r)
         from ..parts import describe_part
 
         if r.ai_parts:

@@ -383,3 +383,62 @@ def test_part_policy_keys_are_checked(toml: str, problem: str) -> None:
 
     with pytest.raises(provenance.PolicyError, match=problem):
         provenance.Policy.from_mapping(tomllib.loads(f"[output]\n{toml}\n"))
+
+
+# -- the HTML report's timeline --------------------------------------------------------------
+
+
+def test_html_report_draws_each_clips_ai_segments(
+    signed: dict[str, Path], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import re
+    import shutil
+    import time
+
+    from .chromium import Browser
+    from .conftest import require_tool
+    from .test_audit_html import _VIOLATIONS
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(signed["avatar"], folder / "avatar.mp4")
+    shutil.copy(signed["dub"], folder / "dub.mp4")
+    out = tmp_path / "report.html"
+    r = _run("audit", str(folder), "--format", "html", "-o", str(out), "--trust", str(TEST_ROOT))
+    assert r.exit_code == 0, r.stderr
+    html = out.read_text()
+    (block,) = re.findall(
+        r'<script type="application/json" id="details">(.*?)</script>', html, re.S
+    )
+    data = json.loads(block)
+    table = data["s"]
+    lanes = {
+        table[lane[0]]: [(g[0], g[1], table[g[2]]) for g in lane[1]]
+        for d in data["d"]
+        for lane in d["l"][1]
+    }
+    assert lanes["video (10.0 s)"] == [
+        (200, 800, "video 0:02–0:08, region 40,20 160×200: AI avatar placed")
+    ]
+    assert lanes["audio (10.0 s)"] == [(0, 1000, "audio track 1: dubbed by an AI voice (en→vi)")]
+
+    exe = shutil.which("chromium-browser") or require_tool("chromium", "chromium")
+    with Browser(exe, tmp_path_factory.mktemp("profile")) as browser:
+        page = browser.page(1280, 900)
+        page.before_load(_VIOLATIONS)
+        page.goto(out.as_uri())
+        page.eval("document.querySelectorAll('#rows > details.row').forEach(r => r.open = true)")
+        for _ in range(100):  # the toggle event that builds each detail is dispatched async
+            if page.eval("document.querySelectorAll('.detail').length") == 2:
+                break
+            time.sleep(0.05)
+        bars = page.eval(
+            "Array.from(document.querySelectorAll('svg.bar rect.bar-ai'))"
+            ".map(r => [r.getAttribute('x'), r.getAttribute('width'), r.textContent])"
+        )
+        assert sorted(bars) == [
+            ["0", "1000", "audio track 1: dubbed by an AI voice (en→vi)"],
+            ["200", "600", "video 0:02–0:08, region 40,20 160×200: AI avatar placed"],
+        ]
+        assert page.eval("document.querySelectorAll('.aiparts li').length") == 2
+        assert page.eval("window.__csp") == []  # nothing blocked by the page's CSP

@@ -442,3 +442,23 @@ def test_html_report_draws_each_clips_ai_segments(
         ]
         assert page.eval("document.querySelectorAll('.aiparts li').length") == 2
         assert page.eval("window.__csp") == []  # nothing blocked by the page's CSP
+
+
+def test_parts_of_an_ingredient_say_which_manifest_declared_them(
+    signed: dict[str, Path], signer: PemSigner, tmp_path: Path
+) -> None:
+    # a re-sign of the avatar clip (no label of its own), the signed clip as its parent
+    out = tmp_path / "reposted.mp4"
+    provenance.sign(signed["avatar"], out, signer=signer, ai=None, ingredients=[signed["avatar"]])
+    report = provenance.verify(out, trust=TrustConfig.from_files(anchors=[TEST_ROOT]))
+    assert report.verdict is Verdict.TRUSTED, report.problems
+    assert report.ai_generated is AIGeneration.PARTLY
+    (part,) = report.ai_parts
+    assert report.manifest is not None and report.manifest.ai_parts == ()
+    (ing,) = report.manifest.ingredients
+    assert ing.manifest is not None and part.manifest == ing.manifest.label
+    text = _run("--trust", str(TEST_ROOT), str(out)).stdout
+    assert (
+        "- video 0:02–0:08, region 40,20 160×200: AI avatar placed  "
+        "(declared by ingredient avatar.mp4)" in text
+    )

@@ -478,12 +478,15 @@ def parts_from_action(act: Mapping[str, Any], manifest: str | None) -> list[AIPa
         start = end = None
         region = None
         track_id = None
+        temporal = False  # a temporal range without bounds is the whole timeline
         for rng in roi["region"][:_MAX_PARTS]:
             if not isinstance(rng, Mapping):
                 continue
             time, shape, item = rng.get("time"), rng.get("shape"), rng.get("item")
-            if rng.get("type") == "temporal" and isinstance(time, Mapping):
-                start, end = _parse_npt(time.get("start")), _parse_npt(time.get("end"))
+            if rng.get("type") == "temporal":
+                temporal = True
+                if isinstance(time, Mapping):
+                    start, end = _parse_npt(time.get("start")), _parse_npt(time.get("end"))
             elif rng.get("type") == "spatial" and isinstance(shape, Mapping):
                 origin = shape.get("origin")
                 origin = origin if isinstance(origin, Mapping) else {}
@@ -508,7 +511,7 @@ def parts_from_action(act: Mapping[str, Any], manifest: str | None) -> list[AIPa
             media_kind = "audio"
         out.append(
             AIPart(
-                kind=_kind(region, track_id, start, end),
+                kind=_kind(region, track_id, 0.0 if temporal else start, end),
                 action=act["action"][:200],
                 media=media_kind,
                 start=start,

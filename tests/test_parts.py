@@ -155,6 +155,11 @@ def test_parts_declared_by_another_tool_are_read_the_same_way() -> None:
     )
     assert part.manifest == "urn:c2pa:other"
     assert describe_part(part) == "audio 0:01.5–end: dubbed by an AI voice (en→tlh)"
+    # c2pa-rs's own example: a temporal range with no bounds is the whole timeline
+    bare = {**act, "changes": [{"region": [{"type": "temporal"}]}]}
+    assert [(p.kind, p.start, p.end) for p in parts_from_action(bare, None)] == [
+        ("time", None, None)
+    ]
     # an edit whose source type is not generative AI is not an AI part
     assert parts_from_action({**act, "digitalSourceType": "digitalCapture"}, None) == []
 

@@ -26,6 +26,8 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     labels       AI-generation signals (IPTC digitalSourceType, the C2PA rubrics)
     inspection   container facts, the XMP label and strip traces beside the credentials
     xmp          the AI label as IPTC XMP: written before signing, read for evidence
+    parts        which part is AI: declaring time ranges, regions and tracks, reading
+                 them back from any manifest's action regions of interest
     sign         build, sign and embed a manifest with its AI label, atomically
     keys         PEM signers, the C2PA certificate profile, test-only CAs
     trust        trust anchors, allowed lists, TSA lists: load, install, download (HTTPS)
@@ -71,6 +73,7 @@ _API: dict[str, tuple[str, ...]] = {
         "EXIT_CODES",
         "SIGNING_ALGORITHMS",
         "AIGeneration",
+        "AIPart",
         "Action",
         "ContainerFacts",
         "Ingredient",
@@ -83,6 +86,7 @@ _API: dict[str, tuple[str, ...]] = {
         "Verdict",
         "exit_code_for",
     ),
+    "parts": ("describe_part", "load_parts", "parse_part"),
     "policy": (
         "AllOf",
         "AnyOf",
@@ -146,6 +150,7 @@ if _TYPE_CHECKING:
     from .model import SIGNING_ALGORITHMS as SIGNING_ALGORITHMS
     from .model import Action as Action
     from .model import AIGeneration as AIGeneration
+    from .model import AIPart as AIPart
     from .model import ContainerFacts as ContainerFacts
     from .model import Ingredient as Ingredient
     from .model import Manifest as Manifest
@@ -156,6 +161,9 @@ if _TYPE_CHECKING:
     from .model import Timestamp as Timestamp
     from .model import Verdict as Verdict
     from .model import exit_code_for as exit_code_for
+    from .parts import describe_part as describe_part
+    from .parts import load_parts as load_parts
+    from .parts import parse_part as parse_part
     from .policy import AllOf as AllOf
     from .policy import AnyOf as AnyOf
     from .policy import Decision as Decision

@@ -18,6 +18,7 @@ from ._status import UNTRUSTED_CODES, describe_code
 from .model import (
     Action,
     AIGeneration,
+    AIPart,
     Assertion,
     Ingredient,
     Manifest,
@@ -246,6 +247,25 @@ def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
     return tuple(out)
 
 
+def _ai_parts(manifest: Mapping[str, Any], label: str) -> tuple[AIPart, ...]:
+    """AI-made parts declared in the actions' ``changes`` (regions of interest)."""
+    from .parts import parts_from_action
+
+    out: list[AIPart] = []
+    for a in manifest.get("assertions") or []:
+        alabel = a.get("label") if isinstance(a, Mapping) else None
+        if not (
+            isinstance(alabel, str)
+            and (alabel == "c2pa.actions" or alabel.startswith("c2pa.actions."))
+        ):
+            continue
+        data = a.get("data")
+        for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
+            if isinstance(act, Mapping):
+                out.extend(parts_from_action(act, label))
+    return tuple(out[:200])
+
+
 def _ingredient_hashes(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for a in manifest.get("assertions") or []:
@@ -372,6 +392,7 @@ def build_manifest(
         ai_generated=own_ai,
         ingredients=tuple(ingredients),
         assertions=_assertions(m),
+        ai_parts=_ai_parts(m, label),
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Signer",
     "Timestamp",
     "Action",
+    "AIPart",
     "Problem",
     "Assertion",
     "Manifest",
@@ -177,6 +178,49 @@ class Action:
 
 
 @dataclass(frozen=True)
+class AIPart:
+    """One AI-made part of a clip, as a manifest declares it in an action's ``changes``:
+    a time range, a spatial region (pixels) over a time range, or a whole track."""
+
+    kind: str  # "time", "region" or "track"
+    action: str  # c2pa.placed, c2pa.edited, c2pa.dubbed, c2pa.translated ...
+    media: str | None = None  # "video" / "audio" when known
+    start: float | None = None  # seconds from the start of the clip
+    end: float | None = None
+    region: tuple[float, float, float, float] | None = None  # x, y, width, height in pixels
+    track: str | None = None  # "1" for audio track 1 (counted per kind, from 1)
+    track_id: str | None = None  # the container's own track id (C2PA "identified" range)
+    name: str | None = None  # the region of interest's name
+    source_type: str | None = None  # digitalSourceType short name
+    language: str | None = None  # target language (BCP 47) of a dub or translation
+    source_language: str | None = None
+    description: str | None = None
+    manifest: str | None = None  # label of the manifest in the chain that declared it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "action": self.action,
+            "media": self.media,
+            "start": self.start,
+            "end": self.end,
+            "region": (
+                dict(zip(("x", "y", "width", "height"), self.region, strict=True))
+                if self.region
+                else None
+            ),
+            "track": self.track,
+            "track_id": self.track_id,
+            "name": self.name,
+            "source_type": self.source_type,
+            "language": self.language,
+            "source_language": self.source_language,
+            "description": self.description,
+            "manifest": self.manifest,
+        }
+
+
+@dataclass(frozen=True)
 class Problem:
     """One validation failure, with its C2PA status code and words a person understands."""
 
@@ -224,6 +268,8 @@ class Manifest:
     ingredient_hashes: tuple[tuple[str, str], ...] = ()
     # every assertion (label and bounded data), custom ones included (com.example.*)
     assertions: tuple[Assertion, ...] = ()
+    # AI-made parts this manifest declares (regions of interest of its actions)
+    ai_parts: tuple[AIPart, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +284,7 @@ class Manifest:
             "ingredients": [i.to_dict() for i in self.ingredients],
             "ingredient_hashes": [{"title": t, "sha256": h} for t, h in self.ingredient_hashes],
             "assertions": [a.to_dict() for a in self.assertions],
+            "ai_parts": [p.to_dict() for p in self.ai_parts],
         }
 
 
@@ -361,6 +408,22 @@ class Report:
         return self.manifest.signer if self.manifest else None
 
     @property
+    def ai_parts(self) -> tuple[AIPart, ...]:
+        """The AI-made parts declared anywhere in the manifest chain, active manifest first
+        (each says which manifest declared it)."""
+        out: list[AIPart] = []
+        todo = [self.manifest] if self.manifest else []
+        seen: set[str] = set()
+        while todo:
+            m = todo.pop(0)
+            if m.label in seen:
+                continue
+            seen.add(m.label)
+            out.extend(m.ai_parts)
+            todo.extend(i.manifest for i in m.ingredients if i.manifest is not None)
+        return tuple(out)
+
+    @property
     def claims(self) -> str:
         """How far the manifest's claims (AI value, title, signer, actions) can be believed.
 
@@ -383,6 +446,7 @@ class Report:
             "reason": self.reason,
             "ai_generated": self.ai_generated.value,
             "ai_reason": self.ai_reason,
+            "ai_parts": [p.to_dict() for p in self.ai_parts],
             "signer": signer.to_dict() if signer else None,
             "status_codes": list(self.status_codes),
             "problems": [p.to_dict() for p in self.problems],

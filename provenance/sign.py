@@ -24,10 +24,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from . import _c2pa, labels, media, xmp
+from . import parts as parts_mod
 from ._files import read_regular_file, regular_file_stat
 from .errors import DestinationExistsError, InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
-from .model import AIGeneration
+from .model import AIGeneration, AIPart
 from .trust import atomic_write_bytes
 
 __all__ = [
@@ -321,6 +322,7 @@ def sign(
     sidecar: str | os.PathLike[str] | None = None,
     write_xmp: bool = True,
     repository: Any = None,
+    parts: Sequence[AIPart] = (),
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
@@ -342,11 +344,14 @@ def sign(
     ``ManifestStore``), a video's perceptual fingerprint is recorded in the manifest as a
     ``c2pa.soft-binding`` assertion, and the signed manifest is stored in the repository
     so that a stripped copy can be matched back to it.
+
+    ``parts`` declares which parts are AI-made (``provenance.parts``); the label is then
+    ``partly`` unless ``ai`` says otherwise.
     """
     from . import __version__
 
     src, given = Path(source), Path(dest)
-    ai_value = _ai_value(ai)
+    ai_value = parts_mod.signing_label(_ai_value(ai), parts)
     if tsa_url is not None:
         _check_tsa_url(tsa_url)
     kind = _check_source(src)
@@ -410,6 +415,7 @@ def sign(
         manifest["assertions"].append(
             {"label": INGREDIENT_HASHES_LABEL, "data": {"ingredients": ing_hashes}}
         )
+    parts_mod.add_to_manifest(manifest, parts, agent=agent, source=src, ingredients=ing_json)
     native = signer.native(tsa_url)
     fingerprint = None
     if repository is not None and kind.format is not None and kind.format.video:

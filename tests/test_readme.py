@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from provenance import PemSigner, TrustConfig, sign
 
 from .conftest import CORPUS, FIXTURES, ROOT, SHARED_TRUST, TEST_ROOT, media
-from .videogen import _remux
+from .videogen import ClipSpec, _remux, make_clip
 
 README = ROOT / "README.md"
 MAX_OPT_OUTS = 3
@@ -162,6 +162,8 @@ def workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingredients=[ws / "photo.jpg"],
         software_agent="My Video Model 2.1",
     )
+    # ad.mp4: 10 s of 320x240 H.264 with an AAC audio track ("Which part is AI")
+    make_clip(ws / "ad.mp4", ClipSpec(seed=15, width=320, height=240, seconds=10))
     for folder, names in {
         "downloads": ["ai_generated.mp4", "tampered.mp4", "unsigned.mp4", "photo_captured.jpg"],
         "downloads/sub": ["captured.mp4"],

@@ -395,6 +395,8 @@ def _row(index: int, r: Report, base: str) -> Row:
             r.recovered is not None and r.recovered.verdict in ("trusted", "untrusted")
         )
         detail["c"] = [_claims_heading(r), claims, not believed]
+    if r.ai_parts:
+        detail["l"] = _timeline(r)
     parts = {
         "p": list(problems),
         "f": list(flags),
@@ -504,6 +506,37 @@ def _join(*parts: str) -> str:
 def _name_of(signer: Mapping[str, Any]) -> str:
     parts = [str(p) for p in (signer.get("common_name"), signer.get("organization")) if p]
     return " · ".join(dict.fromkeys(parts)) or "(unnamed certificate)"
+
+
+def _timeline(r: Report) -> list[Any]:
+    """Which parts are AI: [words of each part, lanes, claimed]. A lane is one row of the
+    clip's timeline (video, audio, or the whole clip when the part names no track):
+    [name, [[start, end, words], ...]] with start and end as thousandths of the duration.
+    Without a known duration only whole-track parts can be drawn; the words say the rest."""
+    from provenance import describe_part
+
+    duration = r.container.duration_s if r.container is not None else None
+    lanes: dict[str, list[list[Any]]] = {}
+    for part in r.ai_parts:
+        words = describe_part(part)
+        if part.start is None and part.end is None:
+            span: tuple[float, float] | None = (0.0, 1.0)
+        elif duration:
+            start = min(max((part.start or 0.0) / duration, 0.0), 1.0)
+            end = min(max((part.end if part.end is not None else duration) / duration, 0.0), 1.0)
+            span = (start, max(end, start))
+        else:
+            span = None
+        if span is not None:
+            lane = part.media or "clip"
+            lanes.setdefault(lane, []).append([round(span[0] * 1000), round(span[1] * 1000), words])
+    order = sorted(lanes, key=lambda k: ("video", "audio", "clip").index(k))
+    length = f"{duration:.1f} s" if duration else "duration unknown"
+    return [
+        [describe_part(p) for p in r.ai_parts],
+        [[f"{k} ({length})", lanes[k]] for k in order],
+        r.claims == "unverified",
+    ]
 
 
 def _claims_heading(r: Report) -> str:

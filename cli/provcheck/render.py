@@ -180,6 +180,29 @@ def _is_trust_hint(note: str) -> bool:
     return "trust update" in note
 
 
+def _ai_part_lines(report: Report, *, claimed: bool) -> list[str]:
+    """Which parts are AI, in words, each saying which manifest declared it when that is
+    not the active one (an ingredient's manifest)."""
+    if not report.ai_parts:
+        return []
+    from provenance import describe_part
+
+    titles: dict[str, str] = {}
+    todo = [report.manifest] if report.manifest else []
+    while todo:
+        m = todo.pop()
+        titles.setdefault(m.label, m.title or m.label)
+        todo.extend(i.manifest for i in m.ingredients if i.manifest is not None)
+    active = report.manifest.label if report.manifest else None
+    out = [_line("AI parts", f"({CLAIMED})" if claimed else "")]
+    for part in report.ai_parts:
+        said = ""
+        if part.manifest and part.manifest != active:
+            said = f"  (declared by ingredient {_s(titles.get(part.manifest, part.manifest))})"
+        out.append(f"      - {_s(describe_part(part))}{said}")
+    return out
+
+
 def render_text(
     report: Report,
     *,
@@ -208,6 +231,7 @@ def render_text(
         ai = report.ai_generated
         value = ai.value if claimed else click.style(ai.value, fg=AI_COLORS[ai], bold=True)
         lines.append(_line("AI", f"{_claimed(value, claimed)} — {_s(report.ai_reason)}"))
+        lines.extend(_ai_part_lines(report, claimed=claimed))
     if report.manifest is not None:
         lines.extend(_manifest_lines(report.manifest, 2, claimed=claimed))
         if detailed:

@@ -42,6 +42,9 @@ The same rules load from TOML (``Policy.from_toml``)::
     allowed_signer_fingerprints = ["<sha256 hex of the signing certificate>"]
     allowed_signer_subjects = ["CN=Example Video Model Signer"]
     allowed_signer_issuers = ["Example Issuing CA"]
+    allowed_ai_actions = ["c2pa.placed"]  # AI avatars placed: yes; whole-clip generation: no
+    max_ai_share = 0.5                    # at most half of the timeline AI-made
+    require_declared_ai_parts = true      # AI content must say which parts are AI
     ai_made = false                  # declare the content AI-made regardless of sources
 
     [[output.any_of]]                # one of these alternatives must hold
@@ -75,12 +78,15 @@ from .gating import gate
 from .inputs import RefuseTamperedSources, RequireSourceCredentials
 from .output import (
     AI_LABELS,
+    AllowedAIActions,
     AllowedSigners,
+    MaxAIShare,
     MaxSignatureAge,
     RefuseTamperedOrInvalid,
     RequireAILabel,
     RequireAILabelIfAIMade,
     RequireCredentials,
+    RequireDeclaredAIParts,
     RequireSourceIngredients,
     RequireTrusted,
     RequireTrustedTimestamp,
@@ -134,4 +140,7 @@ __all__ = [
     "RequireSourceIngredients",
     "RequireTrustedTimestamp",
     "MaxSignatureAge",
+    "AllowedAIActions",
+    "MaxAIShare",
+    "RequireDeclaredAIParts",
 ]

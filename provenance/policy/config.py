@@ -31,12 +31,15 @@ from .core import AllOf, AnyOf, PolicyError, Rule
 from .files import MAX_POLICY_BYTES, read_text_file
 from .inputs import RefuseTamperedSources, RequireSourceCredentials
 from .output import (
+    AllowedAIActions,
     AllowedSigners,
+    MaxAIShare,
     MaxSignatureAge,
     RefuseTamperedOrInvalid,
     RequireAILabel,
     RequireAILabelIfAIMade,
     RequireCredentials,
+    RequireDeclaredAIParts,
     RequireSourceIngredients,
     RequireTrusted,
     RequireTrustedTimestamp,
@@ -179,6 +182,22 @@ def _age(key: str, v: Any) -> dt.timedelta:
     return parse_age(v, key)
 
 
+def _share(key: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+        raise PolicyError(f"{key} must be a share of the timeline from 0 to 1, not {v!r}")
+    return float(v)
+
+
+def _ai_actions(key: str, v: Any) -> tuple[str, ...]:
+    from ..parts import ACTION_WORDS
+
+    names = _strings(key, v)
+    for n in names:
+        if n not in ACTION_WORDS and not re.fullmatch(r"[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+", n):
+            raise PolicyError(f"{key}: {n!r} is not a C2PA action (e.g. c2pa.placed)")
+    return names
+
+
 # ---------------------------------------------------------------------------
 # the table: keys -> rule factories
 
@@ -256,6 +275,17 @@ SECTIONS: dict[str, tuple[Entry, ...]] = {
         _flag("require_ai_label_if_ai_made", RequireAILabelIfAIMade),
         _flag("require_source_ingredients", RequireSourceIngredients),
         _flag("require_trusted_timestamp", RequireTrustedTimestamp),
+        Entry(
+            {"allowed_ai_actions": _ai_actions},
+            lambda v, _e: (
+                [AllowedAIActions(v["allowed_ai_actions"])] if "allowed_ai_actions" in v else []
+            ),
+        ),
+        Entry(
+            {"max_ai_share": _share},
+            lambda v, _e: [MaxAIShare(v["max_ai_share"])] if "max_ai_share" in v else [],
+        ),
+        _flag("require_declared_ai_parts", RequireDeclaredAIParts),
         Entry(
             {"max_signature_age": _age},
             lambda v, _e: (

@@ -53,6 +53,24 @@ def _load_extra_assertions(path: str | None) -> list[dict[str, Any]]:
     return items
 
 
+def _load_parts(texts: tuple[str, ...], path: str | None) -> list[provenance.AIPart]:
+    from provenance import parts as parts_mod
+
+    out = []
+    for text in texts:
+        try:
+            out.append(parts_mod.parse_part(text))
+        except ValueError as exc:
+            raise click.BadParameter(_s(str(exc)), param_hint="--ai-part") from None
+    if path is not None:
+        refuse_special_files("--ai-parts", [path])
+        try:
+            out.extend(parts_mod.load_parts(path))
+        except provenance.ProvenanceError as exc:
+            raise click.BadParameter(_s(str(exc)), param_hint="--ai-parts") from None
+    return out
+
+
 def _load_signer(key: str, cert: str, alg: str | None, passphrase_env: str) -> provenance.PemSigner:
     try:
         mode = Path(key).stat().st_mode
@@ -171,6 +189,21 @@ def _looks_like_tsa_trouble(exc: BaseException) -> bool:
     metavar="JSON",
     help="Extra assertions to add (a JSON list of {label, data}).",
 )
+@click.option(
+    "--ai-part",
+    "ai_part_texts",
+    multiple=True,
+    metavar="PART",
+    help="An AI-made part, e.g. 'video 0:02-0:08 at 120,80,320x480: placed avatar' or "
+    "'audio track 1: dubbed vi'; repeatable. Implies --ai partly.",
+)
+@click.option(
+    "--ai-parts",
+    "ai_parts_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="AI-made parts from a JSON or TOML spec file (see README, 'Which part is AI').",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--in-place", is_flag=True, help="Sign SOURCE itself (still atomically).")
 @click.option("--no-xmp", is_flag=True, help="Do not also write the AI label as IPTC XMP.")
@@ -197,6 +230,8 @@ def sign_cmd(
     title: str | None,
     software_agent: str | None,
     manifest_file: str | None,
+    ai_part_texts: tuple[str, ...],
+    ai_parts_file: str | None,
     force: bool,
     in_place: bool,
     no_xmp: bool,
@@ -210,7 +245,12 @@ def sign_cmd(
     provcheck sign gen.mp4 -o gen.signed.mp4 --key signer.key --cert chain.pem \\
         --ai fully --ingredient source-photo.jpg --software-agent "Model 2.1"
     provcheck sign photo.jpg -o photo.signed.jpg --key signer.key --cert chain.pem --ai no
+    provcheck sign ad.mp4 -o ad.signed.mp4 --key signer.key --cert chain.pem \\
+        --ai-part "audio track 1: dubbed en>vi"
     """
+    parts = _load_parts(ai_part_texts, ai_parts_file)
+    if ai is None and parts:
+        ai = "partly"
     if ai is None:
         raise click.UsageError(_NO_AI_MESSAGE)
     if in_place:
@@ -242,6 +282,7 @@ def sign_cmd(
             in_place=in_place,
             write_xmp=not no_xmp,
             repository=repo,
+            parts=parts,
         )
     except provenance.DestinationExistsError as exc:
         raise Failure(f"{_s(exc.path)}: already exists; use --force to replace it") from exc

@@ -34,6 +34,8 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     policy       package: pre-publish rules (core, inputs, prompt, output), the TOML
                  table of keys, prompt folding, bounded policy files, the gate
     audit        many files: discovery, isolated parallel verification, summary
+    distributed  audits on a Dask cluster: one task per file, each in an isolated child
+    resume       the JSON Lines journal that makes an audit resumable
     fingerprint  a perceptual video fingerprint for soft binding
     repository   package: the ManifestStore protocol, SQLite and PostgreSQL stores, and
                  open_repository(path or URL)

@@ -36,6 +36,7 @@ def test_all_is_honest() -> None:
         "repository",
         "softbinding",
         "textsafe",
+        "resolution",
         "distributed",  # provcheck audit --scheduler
         "resume",  # provcheck audit --resume
         "parts",

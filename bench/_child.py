@@ -179,8 +179,12 @@ def op_sign(src: str, dst: str, mode: str = "sign_file", *overrides: str) -> dic
 
 
 def op_audit(
-    listfile: str, repository: str = "", thumbnails: str = "0", timeout: str = "30",
-    rss_limit_mib: str = "0", jobs: str = "2",
+    listfile: str,
+    repository: str = "",
+    thumbnails: str = "0",
+    timeout: str = "30",
+    rss_limit_mib: str = "0",
+    jobs: str = "2",
 ) -> dict[str, Any]:
     """The isolated audit workers over the paths listed in ``listfile`` (one a line), with
     the data segment of every worker limited to ``rss_limit_mib`` (RLIMIT_DATA, inherited

@@ -99,7 +99,7 @@ def run_dos(folder: Path, rss_limit: int, timeout: float, jobs: int) -> tuple[li
         f"peak worker RSS {got['peak_worker_rss_mib']:.0f} MiB under a {rss_limit} MiB limit)"
     )
     failures = [ln for ln in lines if "<--" in ln]
-    return lines + [f"DOS FAILURES: {len(failures)}"], got["peak_worker_rss_mib"]
+    return [*lines, f"DOS FAILURES: {len(failures)}"], got["peak_worker_rss_mib"]
 
 
 def run_strings(folder: Path, cases: int, rng: random.Random) -> tuple[int, list[str]]:

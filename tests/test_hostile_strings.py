@@ -75,7 +75,7 @@ def test_every_renderer_keeps_every_field_data(
     "value",
     [
         "x\r=cmd|' /C calc'!A0",  # a bare CR ends the row in a spreadsheet: "=cmd" starts one
-        "\x1b[0m=HYPERLINK(\"https://evil.example\")",  # a pipe strips the ESC sequence
+        '\x1b[0m=HYPERLINK("https://evil.example")',  # a pipe strips the ESC sequence
         "\x1b]8;;x\x07@SUM(1)",
         "a\x0b+1",
     ],

@@ -783,3 +783,26 @@ def _json_exact(res: dict[str, Any], path: Path, s: dict[str, str]) -> list[str]
     if data != {s["data_key"]: s["data_value"]}:
         out.append("assertion data differs")
     return out
+
+
+class limited_data:
+    """Lower this process's RLIMIT_DATA soft limit to ``mib`` while the block runs: worker
+    processes forked inside inherit it, so a memory blow-up fails an allocation (an error
+    or a crash the harness reports) instead of taking the machine."""
+
+    def __init__(self, mib: int) -> None:
+        self.mib = mib
+
+    def __enter__(self) -> None:
+        import resource
+
+        self.saved = resource.getrlimit(resource.RLIMIT_DATA)
+        soft = self.mib << 20
+        if self.saved[0] != resource.RLIM_INFINITY:
+            soft = min(soft, self.saved[0])
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, self.saved[1]))
+
+    def __exit__(self, *exc: object) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_DATA, self.saved)

@@ -198,12 +198,52 @@ def main() -> int:
             print(f"  {done}/{args.cases} inputs", file=sys.stderr)
         seconds = time.monotonic() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        report_mutations(
+            args,
+            seeds,
+            per_seed,
+            verdicts,
+            seconds,
+            peak,
+            examples,
+            crashes,
+            hangs,
+            internal,
+            false_claims,
+        )
         t_dos = time.monotonic()
-        dos_lines, dos_peak = run_dos(Path(tmp), args.rss_limit, args.timeout, args.jobs)
+        dos_lines, _ = run_dos(Path(tmp), args.rss_limit, args.timeout, args.jobs)
         t_dos = time.monotonic() - t_dos
+        print(f"denial-of-service shapes ({t_dos:.0f} s):")
+        print("\n".join(dos_lines), flush=True)
         t_str = time.monotonic()
         n_strings, string_problems = run_strings(Path(tmp), args.string_cases, rng)
         t_str = time.monotonic() - t_str
+    print(
+        f"hostile strings: {n_strings} signed files, every string field and the file name, "
+        f"through text, table, CSV, JSON, JSON Lines and HTML ({t_str:.0f} s): "
+        f"{len(string_problems)} violations"
+    )
+    for p in sorted(set(string_problems))[:30]:
+        print("  " + p)
+    dos_failed = any("<--" in ln for ln in dos_lines)
+    bad = crashes or hangs or internal or false_claims or dos_failed or string_problems
+    return 1 if bad else 0
+
+
+def report_mutations(
+    args: argparse.Namespace,
+    seeds: list[Path],
+    per_seed: Counter[str],
+    verdicts: Counter[str],
+    seconds: float,
+    peak: float,
+    examples: list[str],
+    crashes: int,
+    hangs: int,
+    internal: int,
+    false_claims: int,
+) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
@@ -225,19 +265,7 @@ def main() -> int:
     print(f"time:                    {seconds:.1f} s ({args.cases / seconds:.0f} inputs/s)")
     for e in examples[:20]:
         print("  " + e)
-    print(f"denial-of-service shapes ({t_dos:.0f} s):")
-    print("\n".join(dos_lines))
-    print(
-        f"hostile strings: {n_strings} signed files, every string field and the file name, "
-        f"through text, table, CSV, JSON, JSON Lines and HTML ({t_str:.0f} s): "
-        f"{len(string_problems)} violations"
-    )
-    for p in sorted(set(string_problems))[:30]:
-        print("  " + p)
-    dos_failed = any("<--" in ln for ln in dos_lines)
-    bad = crashes or hangs or internal or false_claims or dos_failed or string_problems
-    del dos_peak
-    return 1 if bad else 0
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -544,6 +544,21 @@ def hostile_file_name(rng: random.Random, suffix: str = ".mp4") -> str:
     return (name or "x")[:180] + suffix
 
 
+def _x509_name(value: str) -> str:
+    """``value`` cut to what cryptography accepts in a name (at most 64 units)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    value = value[:64]
+    while value:
+        try:
+            x509.NameAttribute(NameOID.COMMON_NAME, value)
+            return value
+        except ValueError:
+            value = value[:-1]
+    return value
+
+
 def sign_hostile(
     source: Path, dest: Path, strings: dict[str, str], keys_dir: Path
 ) -> tuple[Path, Path]:
@@ -557,8 +572,7 @@ def sign_hostile(
 
     from provenance import _c2pa, keys
 
-    # X.509 caps a common or organisation name at 64 characters (cryptography checks it)
-    s = {k: v[:64] if k.startswith(("leaf_", "root_")) else v for k, v in strings.items()}
+    s = {k: _x509_name(v) if k.startswith(("leaf_", "root_")) else v for k, v in strings.items()}
     root_key = keys.generate_key()
     root = keys.issue_certificate(
         subject_key=root_key,
@@ -769,8 +783,8 @@ def _json_exact(res: dict[str, Any], path: Path, s: dict[str, str]) -> list[str]
         "claim_generator": (m.get("claim_generator") or "", s["generator"]),
         "software_agent": ((m.get("actions") or [{}])[0].get("software_agent"), s["agent"]),
         "ingredient title": ((m.get("ingredients") or [{}])[0].get("title"), s["ingredient"]),
-        "signer common name": (signer.get("common_name"), s["leaf_cn"][:64] or "l"),
-        "signer organization": (signer.get("organization"), s["leaf_org"][:64] or "l"),
+        "signer common name": (signer.get("common_name"), _x509_name(s["leaf_cn"]) or "l"),
+        "signer organization": (signer.get("organization"), _x509_name(s["leaf_org"]) or "l"),
     }
     for what, (got, expected) in want.items():
         if what == "claim_generator":

@@ -23,6 +23,7 @@ __all__ = [
     "many_boxes",
     "random_mutation",
     "seed_files",
+    "unsafe_on_screen",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -658,7 +659,7 @@ STRING_FIELDS = (
 )
 
 
-def _unsafe_on_screen(text: str) -> list[str]:
+def unsafe_on_screen(text: str) -> list[str]:
     """Characters a terminal would obey or hide (only newlines may remain)."""
     import unicodedata
 
@@ -704,7 +705,7 @@ def render_violations(
         return r.stdout, r.stderr
 
     def screen(what: str, text: str) -> None:
-        bad = _unsafe_on_screen(text)
+        bad = unsafe_on_screen(text)
         if bad:
             problems.append(f"{what}: raw characters on screen {sorted(set(bad))!r}")
         if "internal error" in text:

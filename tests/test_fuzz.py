@@ -143,3 +143,25 @@ def test_box_limits_refuse_exactly_the_absurd(
 
 def _stream(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+# Inputs the fuzzers found, each a clear verdict now (seed, mutations, verdict).
+FOUND = [
+    # an ingredient's certificate whose issuer name no longer parses (cryptography reads
+    # names lazily): "internal error: ValueError ... location: ["issuer"]" in every entry
+    # point before; the chain simply does not chain now (bench/fuzz.py --seed 13, case 872)
+    ("ai_generated.mp4", [Mutation("store_bytes", 583951862, 33700)], Verdict.INVALID),
+]
+
+
+@pytest.mark.parametrize(("seed", "mutations", "verdict"), FOUND)
+def test_found_by_the_fuzzer(
+    tmp_path: Path, seed: str, mutations: list[Mutation], verdict: Verdict
+) -> None:
+    data = (Path(__file__).resolve().parents[1] / "fixtures" / "media" / seed).read_bytes()
+    for m in mutations:
+        data = apply(data, m)
+    path = tmp_path / seed
+    path.write_bytes(data)
+    report = verify(path, trust=TRUST)
+    assert report.verdict is verdict, report.reason

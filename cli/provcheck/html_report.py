@@ -348,12 +348,12 @@ def _csp_hash(text: str) -> str:
 def _interned(value: Any, table: dict[str, int]) -> Any:
     """Every string replaced by its index in ``table``: the same reasons, labels and
     signers repeat across thousands of files and are stored once."""
-    if isinstance(value, str):
-        return table.setdefault(value, len(table))
+    if isinstance(value, str):  # shown with textContent: controls and bidi made visible
+        return table.setdefault(_visible(value), len(table))
     if isinstance(value, list | tuple):
         return [_interned(v, table) for v in value]
     if isinstance(value, dict):
-        return {k: _interned(v, table) for k, v in value.items()}
+        return {_visible(k): _interned(v, table) for k, v in value.items()}
     return value
 
 

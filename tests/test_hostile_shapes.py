@@ -67,3 +67,45 @@ def test_huge_declared_dimensions_stay_bounded(tmp_path: Path) -> None:
         assert dos_problem(r) is None, r
     # one decoded 16000x16000 frame alone is ~384 MB; the worker with PyAV is ~150 MB
     assert got["peak_worker_rss_mib"] < 512, got
+
+
+_MEDIAINFO_PEAK = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_DATA, (1 << 30, resource.RLIM_INFINITY))
+from provenance.inspection import container_facts
+container_facts(sys.argv[1])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MediaInfo (inspection.container_facts, on by default in provcheck FILE and "
+    "audit) allocates in proportion to an edit list's declared entry count: GBs for one byte",
+)
+def test_a_lying_edit_list_does_not_blow_up_mediainfo(tmp_path: Path) -> None:
+    """Found by bench/fuzz.py (--seed 14): one byte of a real signed MP4's edit list
+    flipped (the high byte of the entry count of ``moov/trak/edts/elst``: 1 becomes
+    4,278,190,081). MediaInfo then peaks at ~1.6 GB and 21 s under a 4 GiB limit, ~12 GB
+    without one (with a second, harmless change); under this test's 1 GiB limit it
+    reaches the limit. A clip this size needs ~40 MiB."""
+    import subprocess
+    import sys
+
+    from .mutations import _find_path
+
+    data = bytearray(media("ai_generated.mp4").read_bytes())
+    edts = _find_path(bytes(data), [b"moov", b"trak", b"edts"])
+    assert edts, "the fixture has an edit list"
+    elst = edts[-1][0] + 8
+    data[elst + 12] ^= 0xFF  # elst: box header 8, version/flags 4, then the entry count
+    path = tmp_path / "elst.mp4"
+    path.write_bytes(bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-c", _MEDIAINFO_PEAK, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert int(done.stdout.split()[-1]) < 256, f"MediaInfo peaked at {done.stdout.strip()} MiB"

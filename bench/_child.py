@@ -178,6 +178,56 @@ def op_sign(src: str, dst: str, mode: str = "sign_file", *overrides: str) -> dic
     return {"manifest_len": len(manifest)}
 
 
+def op_audit(
+    listfile: str,
+    repository: str = "",
+    thumbnails: str = "0",
+    timeout: str = "30",
+    rss_limit_mib: str = "0",
+    jobs: str = "2",
+) -> dict[str, Any]:
+    """The isolated audit workers over the paths listed in ``listfile`` (one a line), with
+    the data segment of every worker limited to ``rss_limit_mib`` (RLIMIT_DATA, inherited
+    at fork): a memory blow-up fails an allocation instead of taking the machine. With a
+    ``repository`` (a SQLite file) every unsigned video is fingerprinted; ``thumbnails``
+    decodes a frame too. The peak RSS is that of the largest worker."""
+    import resource
+
+    sys.path.insert(0, REPO)
+    from provenance import Candidate, TrustConfig, run_audit
+
+    limit = int(rss_limit_mib) << 20
+    if limit:
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    with open(listfile, encoding="utf-8") as f:
+        paths = [line.rstrip("\n") for line in f if line.strip()]
+    trust = TrustConfig.from_files(anchors=[ROOT_CA])
+    if repository:
+        from provenance.repository import SQLiteRepository
+
+        SQLiteRepository(repository).close()  # create the schema once, not per worker
+    t0 = time.monotonic()
+    reports = [
+        {"path": r.path, "verdict": r.verdict.value, "reason": r.reason}
+        for r in run_audit(
+            [Candidate(p) for p in paths],
+            trust,
+            jobs=int(jobs),
+            timeout=float(timeout),
+            repository=repository or None,
+            thumbnails=thumbnails == "1",
+        )
+    ]
+    return {
+        "reports": reports,
+        "seconds": round(time.monotonic() - t0, 2),
+        "peak_worker_rss_mib": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
+    }
+
+
 def main() -> None:
     op, *args = sys.argv[1:]
     t0 = time.perf_counter()

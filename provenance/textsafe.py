@@ -69,8 +69,13 @@ def for_terminal(value: object) -> str:
 
 
 def for_csv(value: object) -> str:
-    """``value`` as a CSV cell no spreadsheet runs as a formula (OWASP)."""
+    """``value`` as a CSV cell no spreadsheet runs as a formula (OWASP), escaped like
+    ``for_terminal``: a bare CR inside a cell ends the row in a spreadsheet (the rest then
+    starts a cell of its own: ``x\r=cmd...``), and a pipe strips ANSI sequences on the way
+    (``\x1b[0m=...`` becomes ``=...``), so no control character stays raw."""
     text = value if isinstance(value, str) else str(value)
-    if text.startswith(CSV_FORMULA_PREFIXES):
+    formula = text.startswith(CSV_FORMULA_PREFIXES)
+    text = for_terminal(text)
+    if formula or text.startswith(CSV_FORMULA_PREFIXES):
         return "'" + text
     return text

@@ -245,8 +245,10 @@ def test_for_terminal(raw: str, shown: str) -> None:
         ("+1", "'+1"),
         ("-1", "'-1"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        ("\t=1", "'\\t=1"),  # controls escaped too (a bare CR ends a spreadsheet row)
+        ("\r=1", "'\\r=1"),
+        ("x\r=1", "x\\r=1"),
+        ("\x1b[0m=1", "\\x1b[0m=1"),  # a pipe stripping ANSI cannot uncover the "="
         ("a=1", "a=1"),
         ("", ""),
     ],

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from provenance import Report, Verdict, __version__
 from provenance.textsafe import for_csv, for_terminal
 
-from .output import AI_COLORS, AUDIT_FORMATS, VERDICT_COLORS, envelope, to_json
+from .output import AI_COLORS, AUDIT_FORMATS, VERDICT_COLORS, envelope, to_json, to_json_line
 from .render import recovered_signer
 
 if TYPE_CHECKING:  # provenance.audit is heavy (multiprocessing): not at start-up
@@ -88,8 +87,8 @@ def render(fmt: str, reports: Sequence[Report], summary: AuditSummary, exit_code
         results = [r.to_dict() for r in reports]
         return to_json(envelope(results, summary.to_dict(), exit_code)) + "\n"
     if fmt == "jsonl":
-        lines = [json.dumps(r.to_dict(), ensure_ascii=False) for r in reports]
-        lines.append(json.dumps({"summary": summary.to_dict(), "exit_code": exit_code}))
+        lines = [to_json_line(r.to_dict()) for r in reports]
+        lines.append(to_json_line({"summary": summary.to_dict(), "exit_code": exit_code}))
         return "\n".join(lines) + "\n"
     if fmt == "csv":
         return _csv(reports)

@@ -29,6 +29,9 @@ from provenance import (
     Verdict,
     normalize_source_type,
 )
+from provenance.textsafe import for_terminal
+
+from .output import json_safe
 
 __all__ = ["render_html", "THUMB_BOX"]
 
@@ -239,6 +242,17 @@ class Count:
     claimed: int = 0  # of n, how many only claimed by broken credentials
 
 
+def _visible(value: Any) -> Any:
+    """Every plain string the page shows, with control, bidi and invisible characters
+    written visibly (``\\x1b``, ``\\u202e``): the page is data when it is read in a
+    browser, and when it is printed to a terminal. Line breaks stay."""
+    if type(value) is not str:  # Markup (already safe) and numbers pass as they are
+        return value
+    if value.isprintable():
+        return value
+    return "\n".join(for_terminal(line) for line in value.split("\n"))
+
+
 def render_html(
     reports: Sequence[Report],
     summary: AuditSummary,
@@ -252,6 +266,7 @@ def render_html(
 
     env = jinja2.Environment(
         autoescape=True,
+        finalize=_visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -280,7 +295,7 @@ def render_html(
         signer_index=signer_index,
         details=htmlsafe_json_dumps(
             {"s": list(strings), "d": details},
-            dumps=json.dumps,
+            dumps=lambda obj, **kw: json_safe(json.dumps(obj, **kw)),
             ensure_ascii=False,
             separators=(",", ":"),
         ),
@@ -333,12 +348,12 @@ def _csp_hash(text: str) -> str:
 def _interned(value: Any, table: dict[str, int]) -> Any:
     """Every string replaced by its index in ``table``: the same reasons, labels and
     signers repeat across thousands of files and are stored once."""
-    if isinstance(value, str):
-        return table.setdefault(value, len(table))
+    if isinstance(value, str):  # shown with textContent: controls and bidi made visible
+        return table.setdefault(_visible(value), len(table))
     if isinstance(value, list | tuple):
         return [_interned(v, table) for v in value]
     if isinstance(value, dict):
-        return {k: _interned(v, table) for k, v in value.items()}
+        return {_visible(k): _interned(v, table) for k, v in value.items()}
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ __all__ = [
     "AUDIT_FORMATS",
     "envelope",
     "to_json",
+    "to_json_line",
+    "json_safe",
     "summary_of",
     "stripped_count",
 ]
@@ -85,5 +88,33 @@ def envelope(results: list[Any], summary: Any, exit_code: int, **extra: Any) -> 
     }
 
 
+def json_safe(text: str) -> str:
+    """JSON text with every character a terminal would obey or hide (C1 controls, DEL,
+    bidi and zero-width characters, line separators, lone surrogates) written as a
+    ``\\uXXXX`` escape: the same document once parsed, and one line per JSON Lines record.
+    json.dumps already escapes C0 controls; these can only occur inside strings."""
+    return _NON_ASCII.sub(_json_escape, text)
+
+
+# json.dumps escapes C0 controls itself; only DEL and non-ASCII characters need a look.
+_NON_ASCII = re.compile("[\x7f-\U0010ffff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch.isprintable():
+        return ch
+    cp = ord(ch)
+    if cp > 0xFFFF:  # a UTF-16 surrogate pair, as JSON spells it
+        cp -= 0x10000
+        return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
+    return f"\\u{cp:04x}"
+
+
 def to_json(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def to_json_line(doc: Any) -> str:
+    """One JSON Lines record."""
+    return json_safe(json.dumps(doc, ensure_ascii=False))

@@ -85,7 +85,12 @@ _MAX_TAG_LEN = 300
 
 
 def container_facts(path: str | os.PathLike[str]) -> ContainerFacts | None:
-    """Facts from MediaInfo; None when it cannot parse the file (facts are optional)."""
+    """Facts from MediaInfo; None when it cannot parse the file (facts are optional), or
+    when a sample table lies about its size (MediaInfo would allocate for the lie)."""
+    from .media import implausible_tables
+
+    if implausible_tables(path):
+        return None
     try:
         from pymediainfo import MediaInfo
 

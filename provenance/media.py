@@ -337,9 +337,45 @@ _CONTAINERS: dict[bytes, int] = {
 }
 
 
+# Sample tables: bytes per entry of the tables whose entry count precedes the entries
+# (after the 4 bytes of version and flags). A count the box cannot hold is a lie that
+# makes some parsers allocate for it (MediaInfo: gigabytes for one flipped byte).
+_TABLES: dict[bytes, int] = {
+    b"stts": 8,
+    b"ctts": 8,
+    b"stsc": 12,
+    b"stco": 4,
+    b"co64": 8,
+    b"stss": 4,
+    b"stps": 4,
+    b"elst": 12,  # 20 in version 1
+}
+
+
 class _Walk:
     def __init__(self, f: BinaryIO, name: str) -> None:
         self.f, self.name, self.nested = f, name, 0
+        self.lies: list[str] = []
+
+    def check_table(self, kind: bytes, payload: int, end: int) -> None:
+        """Record a sample table whose declared entry count its box cannot hold."""
+        self.f.seek(payload)
+        head = self.f.read(12)
+        if len(head) < 8:
+            return
+        version = head[0]
+        if kind == b"stsz":  # sample_size, then sample_count; entries only when size is 0
+            if len(head) < 12 or struct.unpack(">I", head[4:8])[0] != 0:
+                return
+            count, entries_at, per = struct.unpack(">I", head[8:12])[0], payload + 12, 4
+        else:
+            count, entries_at = struct.unpack(">I", head[4:8])[0], payload + 8
+            per = 20 if kind == b"elst" and version == 1 else _TABLES[kind]
+        if count * per > end - entries_at:
+            self.lies.append(
+                f"{kind.decode('latin-1')} declares {count:,} entries, its box holds "
+                f"{max(0, end - entries_at) // per:,}"
+            )
 
     def box_at(self, pos: int, end: int) -> tuple[int, bytes, int] | None:
         """(total size, type, header size) of the box at ``pos``, or None past the data."""
@@ -381,7 +417,38 @@ class _Walk:
             skip = _CONTAINERS.get(kind)
             if skip is not None:
                 self.children(pos + header + skip, pos + size, depth + 1)
+            elif kind in _TABLES or kind == b"stsz":
+                self.check_table(kind, pos + header, pos + size)
             pos += size
+
+
+def implausible_tables(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """BMFF sample tables whose declared entry counts their boxes cannot hold, in words.
+
+    Such a file is not refused (its credentials can still be judged), but parsers that
+    trust the counts (MediaInfo) are not run on it. Cheap: box headers and table heads.
+    """
+    mt = sniff_path(path)
+    if mt is None or mt.family is not Family.BMFF:
+        return ()
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            walk = _Walk(f, os.fspath(path))
+            pos = 0
+            for _ in range(MAX_TOP_LEVEL_BOXES):
+                found = walk.box_at(pos, size)
+                if found is None:
+                    break
+                box_size, kind, header = found
+                skip = _CONTAINERS.get(kind)
+                if skip is not None:
+                    walk.nested = 0
+                    walk.children(pos + header + skip, pos + box_size, 1)
+                pos += box_size
+    except (OSError, InputError):
+        return ()  # unreadable or absurd: check_structure speaks for those
+    return tuple(walk.lies[:5])
 
 
 def check_structure(path: str | os.PathLike[str], media_type: MediaType | None = None) -> None:

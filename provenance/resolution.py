@@ -398,6 +398,10 @@ class RemoteRepository:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._ssl = ssl.create_default_context(cafile=os.fspath(cafile) if cafile else None)
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._ssl),
+            _NoDowngrade(parsed.scheme == "https"),
+        )
 
     def __repr__(self) -> str:
         return f"RemoteRepository({self.base_url!r})"
@@ -549,9 +553,24 @@ class RemoteRepository:
         if ctype:
             req.add_header("Content-Type", ctype)
         req.add_header("Accept", "application/json, application/c2pa")
+        # `timeout` bounds each socket operation; the deadline bounds the whole answer, so
+        # a server that drips a byte at a time cannot hold the caller.
+        deadline = time.monotonic() + 4 * self.timeout
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
-                data: bytes = resp.read(limit + 1)
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                while size <= limit:
+                    if time.monotonic() > deadline:
+                        raise NetworkError(
+                            f"{self.base_url}: the answer took longer than {4 * self.timeout:.0f} s"
+                        )
+                    chunk = resp.read1(min(65536, limit + 1 - size))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise _NotFound from exc
@@ -568,6 +587,21 @@ class RemoteRepository:
 
 class _NotFound(Exception):
     pass
+
+
+class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed only to https:// when the service was named with https://
+    (the query, a fingerprint, never leaves TLS)."""
+
+    def __init__(self, https_only: bool) -> None:
+        self.https_only = https_only
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if self.https_only and not newurl.lower().startswith("https://"):
+            raise NetworkError(f"{req.full_url}: refused a redirect off HTTPS to {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _manifest_fingerprint(store: bytes) -> VideoFingerprint | None:

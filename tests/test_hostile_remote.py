@@ -59,11 +59,6 @@ def drip_server() -> Iterator[str]:
         _Drip.stop.clear()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RemoteRepository._request bounds each socket read (timeout), not the whole "
-    "answer: a server dripping one byte per second holds the client for days",
-)
 def test_a_slow_server_cannot_hold_the_client(drip_server: str, tmp_path: Path) -> None:
     from provenance.resolution import RemoteRepository  # not at import: test_api checks
 

@@ -27,6 +27,7 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     inspection   container facts, the XMP label and strip traces beside the credentials
     xmp          the AI label as IPTC XMP: written before signing, read for evidence
     sign         build, sign and embed a manifest with its AI label, atomically
+    _fastsign    MP4/MOV signing through the native embeddable-manifest calls, when present
     keys         PEM signers, the C2PA certificate profile, test-only CAs
     trust        trust anchors, allowed lists, TSA lists: load, install, download (HTTPS)
     policy       package: pre-publish rules (core, inputs, prompt, output), the TOML

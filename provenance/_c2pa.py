@@ -8,9 +8,11 @@ or ``SigningError``.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -348,6 +350,66 @@ def sign_stream(
                 builder.set_remote_url(remote_url)
             result: bytes = builder.sign(native_signer, mime, source, dest)
             return result
+    except c2pa.C2paError as exc:
+        raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
+    finally:
+        try:
+            native_signer.close()
+        except Exception:  # already consumed or closed by the native side
+            pass
+
+
+# ---------------------------------------------------------------------------
+# native access for the fast signing path (provenance/_fastsign.py): the loaded
+# library, the builder's and a stream's native handles, the last native error
+
+
+def native_library() -> Any:
+    """The loaded libc2pa (a ctypes library), or None."""
+    from c2pa import c2pa as native
+
+    return getattr(native, "_lib", None)
+
+
+def native_error() -> str | None:
+    from c2pa import c2pa as native
+
+    text: str | None = native._read_native_error()
+    return text
+
+
+def builder_handle(builder: Any) -> int:
+    value = ctypes.cast(builder._handle, ctypes.c_void_p).value
+    if not value:
+        raise SigningError("the C2PA builder has no native handle")
+    return int(value)
+
+
+@contextmanager
+def native_stream(f: Any) -> Iterator[int]:
+    """A c2pa stream over the file object ``f``: its native handle."""
+    with c2pa.Stream(f) as stream:
+        yield int(ctypes.cast(stream._stream, ctypes.c_void_p).value or 0)
+
+
+@contextmanager
+def embeddable_builder(
+    manifest: dict[str, Any],
+    signer: NativeSignerSpec,
+    mime: str,
+    ingredients: Sequence[NativeIngredient],
+) -> Iterator[Any]:
+    """A Builder with the signing settings, the signer in its context and the
+    ingredients added; C2PA errors become SigningError."""
+    native_signer = _make_signer(signer)
+    try:
+        settings = c2pa.Settings.from_dict(signing_settings(mime))
+        with (
+            c2pa.Context(settings=settings, signer=native_signer) as ctx,
+            c2pa.Builder.from_json(manifest, ctx) as builder,
+        ):
+            add_ingredients(builder, ingredients)
+            yield builder
     except c2pa.C2paError as exc:
         raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
     finally:

@@ -30,14 +30,13 @@ import ctypes
 import io
 import os
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import c2pa
-from c2pa import c2pa as _native
-
-from ._c2pa import NativeIngredient, NativeSignerSpec, _detail, _make_signer, signing_settings
+from . import _c2pa
+from ._c2pa import NativeIngredient, NativeSignerSpec, _detail
 from .errors import SigningError
 
 __all__ = ["Refused", "available", "eligible", "sign_bmff", "ENABLED"]
@@ -86,7 +85,7 @@ def available() -> bool:
     if os.environ.get("PROVCHECK_FAST_SIGN", "1") == "0":
         return False
     if _bound is None:
-        lib = getattr(_native, "_lib", None)
+        lib = _c2pa.native_library()
         _bound = lib is not None and all(hasattr(lib, s) for s in _SYMBOLS)
         if _bound:
             _bind(lib)
@@ -118,27 +117,25 @@ def _bind(lib: Any) -> None:
 
 def _check(ret: int, what: str) -> int:
     if ret < 0:
-        err = _native._read_native_error() or f"{what} failed"
+        err = _c2pa.native_error() or f"{what} failed"
         # worded as the normal path words it (sign.py reads timestamp failures from it)
         raise SigningError(f"the C2PA library could not sign: {_detail(Exception(err))}")
     return ret
 
 
 def _handle(builder: Any) -> int:
-    value = ctypes.cast(builder._handle, ctypes.c_void_p).value
-    if not value:
-        raise SigningError("the C2PA builder has no native handle")
-    return int(value)
+    return _c2pa.builder_handle(builder)
 
 
 def _bytes_out(name: str, builder: Any, mime: str) -> bytes:
     ptr = ctypes.POINTER(ctypes.c_ubyte)()
-    fn = getattr(_native._lib, name)
+    lib = _c2pa.native_library()
+    fn = getattr(lib, name)
     n = _check(fn(_handle(builder), mime.encode(), ctypes.byref(ptr)), name)
     try:
         return ctypes.string_at(ptr, n)
     finally:
-        _native._lib.c2pa_free(ptr)
+        lib.c2pa_free(ptr)
 
 
 # ---------------------------------------------------------------------------
@@ -272,6 +269,7 @@ def _hash_mdats(builder: Any, src_fd: int, mdats: Sequence[Box]) -> None:
     cbuf = (ctypes.c_ubyte * len(buf)).from_buffer(buf)
     view = memoryview(buf)
     handle = _handle(builder)
+    lib = _c2pa.native_library()
     try:
         for mdat_id, box in enumerate(mdats):
             large = box.header == 16
@@ -289,7 +287,7 @@ def _hash_mdats(builder: Any, src_fd: int, mdats: Sequence[Box]) -> None:
                         raise OSError(5, "unexpected end of the source file")
                     got += n
                 _check(
-                    _native._lib.c2pa_builder_hash_mdat_bytes(
+                    lib.c2pa_builder_hash_mdat_bytes(
                         handle, mdat_id, ctypes.addressof(cbuf), want, large
                     ),
                     "hash_mdat_bytes",
@@ -398,21 +396,8 @@ def sign_bmff(
             if (b.kind == b"moov" or patched(b)) and b.size > _MAX_SMALL_BOX:
                 raise Refused(f"{b.kind!r} box too large to rewrite in memory")
 
-        native_signer = _make_signer(signer)
-        try:
-            ctx = c2pa.Context(
-                settings=c2pa.Settings.from_dict(signing_settings(mime)), signer=native_signer
-            )
-        except c2pa.C2paError as exc:
-            raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
-        try:
-            with ctx, c2pa.Builder.from_json(manifest, ctx) as builder:
-                from ._c2pa import add_ingredients
-
-                add_ingredients(builder, ingredients)
-                return _write(builder, mime, boxes, mdats, read_at, patched, src_fd, dest)
-        except c2pa.C2paError as exc:
-            raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
+        with _c2pa.embeddable_builder(manifest, signer, mime, ingredients) as builder:
+            return _write(builder, mime, boxes, mdats, read_at, patched, src_fd, dest)
 
 
 def _write(
@@ -425,8 +410,9 @@ def _write(
     src_fd: int,
     dest: BinaryIO,
 ) -> bytes:
+    lib = _c2pa.native_library()
     _check(
-        _native._lib.c2pa_builder_set_fixed_size_merkle(_handle(builder), LEAF_KB),
+        lib.c2pa_builder_set_fixed_size_merkle(_handle(builder), LEAF_KB),
         "set_fixed_size_merkle",
     )
     placeholder = _bytes_out("c2pa_builder_placeholder", builder, mime)
@@ -464,17 +450,34 @@ def _write(
     dst_fd = dest.fileno()
     if os.fstat(dst_fd).st_size != 0:
         raise Refused("destination is not empty")
-    for off, length, what in segments:
-        if isinstance(what, bytes):
-            _pwrite_all(dst_fd, what, off)
-        else:
-            _copy_range(src_fd, dst_fd, what, length, off)
-    _hash_mdats(builder, src_fd, mdats)
-    with _ReadOnly(dst_fd) as view, c2pa.Stream(view) as stream:
+    errors: list[BaseException] = []
+
+    def copy() -> None:
+        try:
+            for off, length, what in segments:
+                if isinstance(what, bytes):
+                    _pwrite_all(dst_fd, what, off)
+                else:
+                    _copy_range(src_fd, dst_fd, what, length, off)
+            # flush the bulk to disk while hashing goes on: the caller's final fsync
+            # then writes little more than the signed box
+            os.fdatasync(dst_fd)
+        except BaseException as exc:  # re-raised in the signing thread below
+            errors.append(exc)
+
+    # the kernel copies while the native hasher reads the same bytes from the source
+    # (ctypes releases the GIL during both calls)
+    copier = threading.Thread(target=copy, name="provcheck-fastsign-copy")
+    copier.start()
+    try:
+        _hash_mdats(builder, src_fd, mdats)
+    finally:
+        copier.join()
+    if errors:
+        raise errors[0]
+    with _ReadOnly(dst_fd) as view, _c2pa.native_stream(view) as stream:
         _check(
-            _native._lib.c2pa_builder_update_hash_from_stream(
-                _handle(builder), mime.encode(), ctypes.cast(stream._stream, ctypes.c_void_p)
-            ),
+            lib.c2pa_builder_update_hash_from_stream(_handle(builder), mime.encode(), stream),
             "update_hash_from_stream",
         )
     signed = _bytes_out("c2pa_builder_sign_embeddable", builder, mime)

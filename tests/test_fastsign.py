@@ -353,3 +353,41 @@ def test_fuzz_mostly_took_the_fast_path() -> None:
     """The fuzz above is about the offset patching: most examples must reach it."""
     if refused:
         assert refused.count(False) >= len(refused) // 2, refused
+
+
+_MOOV_CLIP: list[bytes] = []
+
+
+def _real_moov() -> bytes:
+    if not _MOOV_CLIP:
+        data = media("unsigned.mp4").read_bytes()
+        (_, off, size) = next(b for b in top_boxes(data) if b[0] == b"moov")
+        _MOOV_CLIP.append(data[off : off + size])
+    return _MOOV_CLIP[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10_000), st.binary(min_size=1, max_size=4)),
+        max_size=6,
+    ),
+    cut=st.integers(min_value=0, max_value=64),
+    delta=st.integers(min_value=0, max_value=1 << 33),
+)
+def test_fuzz_offset_patching(edits: list[tuple[int, bytes]], cut: int, delta: int) -> None:
+    """Corrupted moov boxes: the patcher refuses or rewrites, never crashes, never
+    changes the length, and touches only chunk-offset tables."""
+    moov = bytearray(_real_moov())
+    for pos, data in edits:
+        p = pos % len(moov)
+        moov[p : p + len(data)] = data[: len(moov) - p]
+    if cut:
+        moov = moov[: max(8, len(moov) - cut)]
+    try:
+        out = _fastsign._patch_offsets(bytes(moov), delta)
+    except _fastsign.Refused:
+        return
+    assert len(out) == len(moov)
+    if delta == 0:
+        assert out == bytes(moov)

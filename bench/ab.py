@@ -39,7 +39,7 @@ elif op == "sign":
     import os, tempfile
     from pathlib import Path
     import provenance
-    from provenance.sign import PemSigner, sign
+    from provenance.signing import PemSigner, sign
     ca = Path(provenance.__file__).resolve().parent.parent / "fixtures/testca"
     pem = PemSigner.from_files(ca / "test-signer.key", ca / "test-signer-chain.pem")
     ing = os.environ.get("AB_INGREDIENT")

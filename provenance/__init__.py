@@ -9,7 +9,7 @@ and a command only pays for the parts it needs (the C2PA native library, cryptog
 
 The map (one line per module; tests/test_api.py checks every module is listed). Data
 flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> softbinding
-(recovery) -> Report, all driven by verify's Verifier (audit runs the same pipeline).
+(recovery) -> Report, all driven by verification.Verifier (audit runs the same pipeline).
 
     errors       the one error root, ProvenanceError, and its few children
     model        frozen result types: Report, Verdict, AIGeneration, Signer ...
@@ -22,13 +22,13 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     _status      C2PA status codes: which tamper, which untrust, and their words
     _certprofile the C2PA claim-signer certificate profile, enforced on every manifest
     _judge       one verdict from what was decoded (never believes a broken manifest)
-    verify       the evidence pipeline: one asset -> one Report with one Verdict
+    verification the evidence pipeline (Verifier, verify): one asset -> one Report with one Verdict
     labels       AI-generation signals (IPTC digitalSourceType, the C2PA rubrics)
     inspection   container facts, the XMP label and strip traces beside the credentials
     xmp          the AI label as IPTC XMP: written before signing, read for evidence
     parts        which part is AI: declaring time ranges, regions and tracks, reading
                  them back from any manifest's action regions of interest
-    sign         build, sign and embed a manifest with its AI label, atomically
+    signing      build, sign and embed a manifest with its AI label, atomically
     _fastsign    MP4/MOV signing through the native embeddable-manifest calls, when present
     keys         PEM signers, the C2PA certificate profile, test-only CAs
     trust        trust anchors, allowed lists, TSA lists: load, install, download (HTTPS)
@@ -101,7 +101,7 @@ _API: dict[str, tuple[str, ...]] = {
         "gate",
     ),
     "repository": ("RepositoryError", "SQLiteRepository"),
-    "sign": ("CallbackSigner", "IngredientSpec", "PemSigner", "SignResult", "sign"),
+    "signing": ("CallbackSigner", "IngredientSpec", "PemSigner", "SignResult", "sign"),
     "softbinding": ("lookup_file", "register_signed_file"),
     "trust": (
         "CAI_INTERIM_TRUST_LIST_URL",
@@ -117,7 +117,7 @@ _API: dict[str, tuple[str, ...]] = {
         "remove as remove_trust_source",
         "update as update_trust_lists",
     ),
-    "verify": ("Verifier", "describe_code", "verify", "verify_bytes"),
+    "verification": ("Verifier", "describe_code", "verify", "verify_bytes"),
 }
 
 if _TYPE_CHECKING:
@@ -177,11 +177,11 @@ if _TYPE_CHECKING:
     from .policy import gate as gate
     from .repository import RepositoryError as RepositoryError
     from .repository import SQLiteRepository as SQLiteRepository
-    from .sign import CallbackSigner as CallbackSigner
-    from .sign import IngredientSpec as IngredientSpec
-    from .sign import PemSigner as PemSigner
-    from .sign import SignResult as SignResult
-    from .sign import sign as sign
+    from .signing import CallbackSigner as CallbackSigner
+    from .signing import IngredientSpec as IngredientSpec
+    from .signing import PemSigner as PemSigner
+    from .signing import SignResult as SignResult
+    from .signing import sign as sign
     from .softbinding import lookup_file as lookup_file
     from .softbinding import register_signed_file as register_signed_file
     from .trust import CAI_INTERIM_TRUST_LIST_URL as CAI_INTERIM_TRUST_LIST_URL
@@ -190,10 +190,10 @@ if _TYPE_CHECKING:
     from .trust import TrustConfig as TrustConfig
     from .trust import TrustSource as TrustSource
     from .trust import default_config_dir as default_config_dir
-    from .verify import Verifier as Verifier
-    from .verify import describe_code as describe_code
-    from .verify import verify as verify
-    from .verify import verify_bytes as verify_bytes
+    from .verification import Verifier as Verifier
+    from .verification import describe_code as describe_code
+    from .verification import verify as verify
+    from .verification import verify_bytes as verify_bytes
 
     inspect_report = _inspection.inspect
     TRUST_KINDS = _trust.KINDS

@@ -118,7 +118,7 @@ def _bind(lib: Any) -> None:
 def _check(ret: int, what: str) -> int:
     if ret < 0:
         err = _c2pa.native_error() or f"{what} failed"
-        # worded as the normal path words it (sign.py reads timestamp failures from it)
+        # worded as the normal path words it (signing.py reads timestamp failures from it)
         raise SigningError(f"the C2PA library could not sign: {_detail(Exception(err))}")
     return ret
 

@@ -195,7 +195,7 @@ def discover(
 
 def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) -> None:
     # The very pipeline `verify` runs (provenance.verify.Verifier), in an isolated process.
-    from .verify import Verifier
+    from .verification import Verifier
 
     repository = None
     if options.get("repository") is not None:

@@ -78,7 +78,7 @@ def _child_main(fd: str) -> None:
     conn = Connection(int(fd))
     wire, options = conn.recv()
     from .audit import _worker_main
-    from .verify import Verifier  # noqa: F401  (imported before "ready": not billed to a file)
+    from .verification import Verifier  # noqa: F401  (imported before "ready": not billed to a file)
 
     trust = _trust_from_wire(wire)
     conn.send("ready")

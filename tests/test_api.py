@@ -24,9 +24,9 @@ def test_all_is_honest() -> None:
         "media",
         "model",
         "trust",
-        "verify",
+        "verification",
         "keys",
-        "sign",
+        "signing",
         "xmp",
         "policy",
         "audit",
@@ -45,7 +45,7 @@ def test_all_is_honest() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["errors", "labels", "media", "model", "trust", "verify", "keys", "sign"]
+    "module", ["errors", "labels", "media", "model", "trust", "verification", "keys", "signing"]
 )
 def test_every_public_module_has_all(module: str) -> None:
     mod = importlib.import_module(f"provenance.{module}")
@@ -280,3 +280,20 @@ def test_every_package_is_in_the_wheel() -> None:
             rel = init.parent.relative_to(base).parts
             found.add(".".join((top, *rel)))
     assert found == listed
+
+
+def test_no_module_shares_a_name_with_a_function() -> None:
+    """`import provenance.X as m` gives the module, never a function of the same name."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(provenance.__path__):
+        if info.name.startswith("_"):
+            continue
+        importlib.import_module(f"provenance.{info.name}")
+        assert info.name not in provenance.__all__, info.name
+    import provenance.signing as signing
+    import provenance.verification as verification
+
+    assert signing.__name__ == "provenance.signing" and callable(signing.sign)
+    assert verification.__name__ == "provenance.verification" and callable(verification.verify)

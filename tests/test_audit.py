@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from provcheck.app import cli
 from provenance import TrustConfig, Verdict, discover, run_audit
-from provenance.verify import Verifier
+from provenance.verification import Verifier
 
 from .conftest import CORPUS, TEST_ROOT, media
 

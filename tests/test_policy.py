@@ -27,7 +27,7 @@ from provenance.policy import (
     RequireAILabel,
     RequireTrusted,
 )
-from provenance.verify import verify
+from provenance.verification import verify
 
 from .conftest import TEST_ROOT, media
 from .policy_support import PHOTO, SIGNER, SIGNER_FP, TRUST, failed, make_clips

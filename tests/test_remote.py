@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from provcheck.app import cli
 from provenance import TrustConfig, Verdict, verify
-from provenance.sign import PemSigner, sign
+from provenance.signing import PemSigner, sign
 
 from .conftest import FIXTURES, TEST_ROOT, media
 

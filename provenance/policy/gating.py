@@ -32,7 +32,7 @@ def gate(
 ) -> Decision:
     """Run the three layers: (1) verify and check each source, (2) evaluate the prompt with
     the policy's rules and any extra ``evaluators``, (3) verify and check the output."""
-    from ..verify import Verifier
+    from ..verification import Verifier
 
     trust = trust if trust is not None else TrustConfig()
     with Verifier(trust) as verifier:

@@ -499,7 +499,7 @@ def sign(
             import dataclasses
 
             from .softbinding import register
-            from .verify import verify as _verify
+            from .verification import verify as _verify
 
             report = dataclasses.replace(_verify(tmp), path=str(given))
             register(

@@ -1,4 +1,4 @@
-"""Short vertical H.264+AAC clips for the platform benchmark (bench/platform.py).
+"""Short vertical H.264+AAC clips for the platform benchmark (bench/platform_bench.py).
 
     python bench/platform_clips.py DIR N [--seed 1]
 

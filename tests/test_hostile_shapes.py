@@ -74,7 +74,10 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_DATA, (1 << 30, resource.RLIM_INFINITY))
 from provenance.inspection import container_facts
 container_facts(sys.argv[1])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so it would report the
+# (forked) pytest process's own peak; VmHWM belongs to this program's memory alone.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(int(hwm.split()[1]) // 1024)
 """
 
 

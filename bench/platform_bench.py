@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The platform workload (issue 19): many short vertical clips signed and verified.
 
-    .venv/bin/python bench/platform.py [--n 200] [--rounds 3] [--repo-n 10]
+    .venv/bin/python bench/platform_bench.py [--n 200] [--rounds 3] [--repo-n 10]
         [--scratch /tmp/perfbench] [--report bench/PLATFORM.md]
 
 Clips: bench/platform_clips.py (720x1280, 5-15 s, H.264+AAC, cached in the scratch
@@ -57,7 +57,7 @@ def _busy() -> float:
 
 
 # ---------------------------------------------------------------------------
-# child workloads: python bench/platform.py --child OP OUTDIR FILES...
+# child workloads: python bench/platform_bench.py --child OP OUTDIR FILES...
 
 
 def _raw_manifest(ing_title: str) -> dict[str, Any]:
@@ -337,12 +337,12 @@ def main() -> int:
             "## Platform workload (short vertical clips)",
             "",
             f"Generated {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC by "
-            "`bench/platform.py`; nproc "
+            "`bench/platform_bench.py`; nproc "
             f"{os.cpu_count()}, load average at the end "
             f"{os.getloadavg()[0]:.1f}.",
             "",
             "```sh",
-            f".venv/bin/python bench/platform.py --n {a.n} --rounds {a.rounds} --repo-n {a.repo_n}",
+            f".venv/bin/python bench/platform_bench.py --n {a.n} --rounds {a.rounds} --repo-n {a.repo_n}",
             "```",
             "",
             f"{a.n} clips 720x1280, 5-15 s, H.264+AAC, {min(sizes) / 1e6:.1f}-"

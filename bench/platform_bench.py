@@ -342,7 +342,8 @@ def main() -> int:
             f"{os.getloadavg()[0]:.1f}.",
             "",
             "```sh",
-            f".venv/bin/python bench/platform_bench.py --n {a.n} --rounds {a.rounds} --repo-n {a.repo_n}",
+            f".venv/bin/python bench/platform_bench.py --n {a.n} --rounds {a.rounds} "
+            f"--repo-n {a.repo_n}",
             "```",
             "",
             f"{a.n} clips 720x1280, 5-15 s, H.264+AAC, {min(sizes) / 1e6:.1f}-"

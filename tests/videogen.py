@@ -26,6 +26,7 @@ __all__ = [
     "encode_frames",
     "make_audio_only",
     "make_clip",
+    "make_dimension_bomb",
     "transform",
     "write_garbage",
 ]
@@ -421,3 +422,41 @@ def cached_transform(root: Path, src: Path, name: str) -> Path:
     stem = f"{src.stem}--{_slug(name)}"
     done = list(root.glob(stem + ".*"))
     return done[0] if done else transform(name, src, root / stem)
+
+
+def make_dimension_bomb(path: Path, width: int = 16000, height: int = 16000, *, header: bool = True) -> Path:
+    """A tiny MJPEG-in-MP4 file whose frames claim ``width`` x ``height`` pixels.
+
+    A few 64x64 JPEG frames are encoded, then each frame's SOF0 size and (with
+    ``header``) the container's sample-entry size are rewritten: a decoder that
+    believes them allocates a giant frame (16000x16000 is ~384 MB of 4:2:0 per frame)
+    for a file of a few kilobytes. Without ``header`` only the bitstream lies, so a
+    check of the container's declared size alone does not catch it.
+    """
+    img = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    with av.open(str(path), "w", format="mp4") as out:
+        vs = out.add_stream("mjpeg", rate=25)
+        vs.width = vs.height = 64
+        vs.pix_fmt = "yuvj420p"
+        for k in range(5):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = k
+            for pkt in vs.encode(frame):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    data = bytearray(path.read_bytes())
+    size = width.to_bytes(2, "big"), height.to_bytes(2, "big")
+    at = 0
+    while (at := data.find(b"\xff\xc0", at)) != -1:  # SOF0: length, precision, height, width
+        data[at + 5 : at + 7], data[at + 7 : at + 9] = size[1], size[0]
+        at += 2
+    if header:
+        # VisualSampleEntry: 4-byte size, the 'mp4v'/'jpeg' type, then 24 bytes before
+        # width and height (16 bits each).
+        for kind in (b"mp4v", b"jpeg"):
+            at = data.find(kind)
+            if at != -1 and data.find(b"stsd") < at:
+                data[at + 28 : at + 30], data[at + 30 : at + 32] = size[0], size[1]
+    path.write_bytes(bytes(data))
+    return path

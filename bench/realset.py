@@ -276,11 +276,9 @@ def _video_frames(src: Path, start: float, seconds: float) -> tuple[Iterator[np.
 
     def gen() -> Iterator[np.ndarray]:
         try:
-            t0 = None
-            for frame in c.decode(video=0):
-                t = float(frame.time or 0.0)
-                t0 = t if t0 is None else t0
-                rel = t - t0
+            # Frame count over the nominal rate: AVI timestamps are not always usable.
+            for k, frame in enumerate(c.decode(video=0)):
+                rel = k / fps
                 if rel < start - 1e-6:
                     continue
                 if rel >= start + seconds - 1e-6:

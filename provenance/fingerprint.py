@@ -94,7 +94,9 @@ _GRID2 = 128  # decode grid: fine enough to find borders, cheap to keep per wind
 _SIDE2 = 32  # content grid the descriptor is taken on
 _FREQS2 = 12  # DCT rows/columns computed for the descriptor
 _HALF = 32  # coefficients per half (even / odd horizontal frequency)
-_BORDER_DETAIL = 0.22  # an edge row/column with less detail than this share of the centre's
+_BORDER_DETAIL = 0.45  # a border has less detail (mean) than this share of the centre's ...
+_EDGE = 1.5  # ... and ends at an edge this many times as strong as the centre's detail
+_FLAT_BORDER = 0.05  # or it has hardly any detail at all (bars of one colour)
 _MIN_CONTENT = 0.25  # never cut more than 75% of the width or height as border
 _FLIP_MASK = 0xFFFFFFFF00000000  # the hash bits a horizontal mirror inverts (odd half)
 
@@ -618,21 +620,31 @@ def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
     col = np.median(gx.mean(axis=1), axis=0)  # detail between columns c and c+1
     row = np.median(gy.mean(axis=2), axis=0)
 
+    def side(profile: npt.NDArray[np.float32], centre: float) -> int:
+        """Cells of border at the start of ``profile``: the last edge (a step in detail
+        well above the centre's) behind which detail stays low, or a flat run."""
+        cum = np.cumsum(profile)
+        lo = 0
+        for i in range(size // 50, int(len(profile) * (1 - _MIN_CONTENT) / 2)):
+            outer = float(cum[i - 1]) / i
+            if outer < _FLAT_BORDER * centre:
+                lo = i  # bars of one colour: no detail at all
+            elif outer < _BORDER_DETAIL * centre and profile[i] >= _EDGE * centre:
+                lo = i + 1  # a blurred fill or noisy bars, then a sharp edge
+        return lo
+
     def extent(profile: npt.NDArray[np.float32]) -> tuple[int, int]:
         m = len(profile)
-        centre = float(np.median(profile[m * 3 // 8 : m - m * 3 // 8]))
+        # The busier part of the middle: calm stretches of the picture itself (sky, a
+        # wall) must not make a blurred fill look busy by comparison.
+        centre = float(np.percentile(profile[m // 4 : m - m // 4], 75))
         if centre <= 0.5:
             return 0, size  # no detail to tell a border by
-        busy = np.nonzero(profile > _BORDER_DETAIL * centre)[0]
-        if len(busy) == 0:
-            return 0, size
-        lo, hi = int(busy[0]), int(busy[-1]) + 2
-        # A border is at least 2% of the side, and the content at least _MIN_CONTENT.
-        if lo < size // 50:
-            lo = 0
-        if size - hi < size // 50:
-            hi = size
-        if hi - lo < _MIN_CONTENT * size:
+        lo = side(profile, centre)
+        hi = size - side(profile[::-1], centre)
+        # Pads centre the picture: a "border" on one side only is the picture's own
+        # calm edge (a sky, a wall), not a pad.
+        if hi - lo < _MIN_CONTENT * size or abs(lo - (size - hi)) > max(3, (lo + size - hi) // 5):
             return 0, size
         return lo, hi
 
@@ -921,12 +933,15 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             still=still,
             algorithm=ALGORITHM_V2,
         )
-        if best is None or (found.similarity, found.correlation) > (
-            best.similarity,
-            best.correlation,
-        ):
+        if best is None or _rank(found) > _rank(best):
             best = found
     return best
+
+
+def _rank(m: Match) -> float:
+    """Of several alignments that hold, the closest wins; normal speed and orientation
+    unless another is clearly better (a zoom sped up looks much like itself)."""
+    return m.similarity + m.correlation - 0.1 * (m.speed != 1.0) - 0.05 * m.mirrored
 
 
 # -- C2PA soft binding -------------------------------------------------------------------

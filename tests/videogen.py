@@ -365,6 +365,48 @@ def change_fps(src: Path, dst: Path, fps: int = 15) -> Path:
     return encode_frames(dst.with_suffix(".mp4"), out(), fps=fps, crf=23)
 
 
+def _mirrored(img: Frame) -> Frame:
+    return np.ascontiguousarray(img[:, ::-1])
+
+
+def _boxed(img: Frame, width: int, height: int, fill: str) -> Frame:
+    """Fit ``img`` into ``width`` x ``height``: black bars, or (``blur``) the picture
+    itself scaled to cover the frame and blurred, as apps fill a 16:9 frame."""
+    h, w = img.shape[:2]
+    scale = min(width / w, height / h)
+    fh, fw = _even(int(h * scale)), _even(int(w * scale))
+    inner = _resize(img, fh, fw)
+    if fill == "blur":
+        cover = max(width / w, height / h)
+        big = _resize(img, _even(int(h * cover) + 2), _even(int(w * cover) + 2))
+        y, x = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
+        canvas = big[y : y + height, x : x + width]
+        tiny = _resize(np.ascontiguousarray(canvas), max(2, height // 16), max(2, width // 16))
+        canvas = _resize(tiny, height, width)  # a strong blur: down to 1/16 and back up
+    else:
+        canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    canvas = canvas.copy()
+    y, x = (height - fh) // 2, (width - fw) // 2
+    canvas[y : y + fh, x : x + fw] = inner
+    return canvas
+
+
+def change_speed(src: Path, dst: Path, speed: float = 1.1) -> Path:
+    """Play ``speed`` times as fast: every frame keeps its picture, its time shrinks."""
+    fps = _fps_of(src)
+    frames = ((t / speed, img) for t, img in _decoded(src))
+    resampled = ((round(t * fps) / fps, img) for t, img in frames)
+
+    def unique() -> Iterator[tuple[float, Frame]]:
+        last = -1.0
+        for t, img in resampled:
+            if t > last:
+                last = t
+                yield t, img
+
+    return encode_frames(dst.with_suffix(".mp4"), unique(), fps=fps, crf=23)
+
+
 def _platform(img: Frame) -> Frame:
     return _badged(_scaled(_cropped(img, 0.04)))
 
@@ -382,6 +424,10 @@ TRANSFORMS: dict[str, Callable[[Path, Path], Path]] = {
     "fps 25 -> 15": change_fps,
     "corner logo": _per_frame(_badged),
     "combined: crop 4%+50%+logo+CRF 35": _per_frame(_platform, crf=35),
+    "horizontal flip": _per_frame(_mirrored),
+    "pad into 9:16, black bars": _per_frame(lambda i: _boxed(i, 136, 240, "black")),
+    "pad into 16:9, blurred fill": _per_frame(lambda i: _boxed(i, 320, 180, "blur")),
+    "speed 1.1x": change_speed,
 }
 
 

@@ -41,17 +41,19 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import realset  # noqa: E402
+import realset
 
-from provenance.fingerprint import ALGORITHM, VideoFingerprint, compare, compute  # noqa: E402
-from provenance.repository import SQLiteRepository  # noqa: E402
+from provenance.fingerprint import ALGORITHM, VideoFingerprint, compare, compute
+from provenance.repository import SQLiteRepository
 
 
 def _fp_cached(path: Path, algorithm: str) -> tuple[bytes, float]:
     """(fingerprint bytes, seconds to compute), cached beside the clip per algorithm."""
     cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}.fp")
-    if cache.exists() and cache.stat().st_mtime >= path.stat().st_mtime and not os.environ.get(
-        "FP_RECOMPUTE"
+    if (
+        cache.exists()
+        and cache.stat().st_mtime >= path.stat().st_mtime
+        and not os.environ.get("FP_RECOMPUTE")
     ):
         blob = cache.read_bytes()
         return blob[8:], _unpack_time(blob[:8])
@@ -104,7 +106,7 @@ def job_original(
     out: dict[str, object] = {}
     blob, took = _fp_cached(src, algorithm)
     out["original"] = (blob.hex(), took, _decode_time(src))
-    for n, name in enumerate(transforms):
+    for name in transforms:
         stem = folder / f"t-{size[0]}-{realset.slug(name)}"
         done = [p for p in folder.glob(stem.name + ".*") if not p.name.endswith(".fp")]
         try:
@@ -134,7 +136,9 @@ def job_negative(clip: realset.Clip, cache: str, algorithm: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="6 originals, 8 transforms, 120 negatives")
-    ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "provcheck-fp-bench"))
+    ap.add_argument(
+        "--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "provcheck-fp-bench")
+    )
     ap.add_argument("--photo-size", default="720x1280", help="WxH of the photo-to-video originals")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--algorithm", default=ALGORITHM)
@@ -194,7 +198,9 @@ def main() -> None:
                     for j, o in enumerate(orig_fps)
                     if o is not None and q is not None and (m := compare(q, o)) is not None
                 ]
-                best = max(brute, key=lambda jm: (jm[1].similarity, jm[1].correlation), default=None)
+                best = max(
+                    brute, key=lambda jm: (jm[1].similarity, jm[1].correlation), default=None
+                )
                 ok = bool(found) and found[0][0].summary.get("i") == i
                 if found and not ok:
                     wrong += 1
@@ -232,7 +238,10 @@ def main() -> None:
                         cross += 1
                         cross_false += compare(q, o) is not None
     repo_path.unlink(missing_ok=True)
-    for extra in (repo_path.with_name(repo_path.name + "-wal"), repo_path.with_name(repo_path.name + "-shm")):
+    for extra in (
+        repo_path.with_name(repo_path.name + "-wal"),
+        repo_path.with_name(repo_path.name + "-shm"),
+    ):
         extra.unlink(missing_ok=True)
 
     print("\n| transform | recovered (lookup) | recovered (brute force) |")
@@ -255,7 +264,9 @@ def main() -> None:
         f"false matches: lookup {neg_hits}, brute force {neg_brute}"
         + (f" ({dict(neg_by_kind)})" if neg_by_kind else "")
     )
-    print(f"cross pairs (a copy of one original vs another original): {cross}, false: {cross_false}")
+    print(
+        f"cross pairs (a copy of one original vs another original): {cross}, false: {cross_false}"
+    )
     ratios = [
         r["original"][1] / r["original"][2]  # type: ignore[index,operator]
         for r in results
@@ -265,7 +276,8 @@ def main() -> None:
     dec_t = [r["original"][2] for r in results]  # type: ignore[index]
     print(
         f"fingerprint time / ffmpeg -threads 2 -f null decode time (originals): median "
-        f"{statistics.median(ratios):.2f}x (fingerprint median {statistics.median(fp_t) * 1000:.0f} ms, "
+        f"{statistics.median(ratios):.2f}x (fingerprint median "
+        f"{statistics.median(fp_t) * 1000:.0f} ms, "
         f"decode {statistics.median(dec_t) * 1000:.0f} ms); times include a loaded machine"
     )
     if misses:

@@ -114,19 +114,88 @@ def find_sources(cache: Path) -> dict[str, Path]:
 # Second views of one scene (stereo pairs, consecutive frames, before/after edits) and
 # drawings, charts, synthetic patterns: not photographs, or not a different photo.
 _SKIP_PHOTOS = {
-    "aloeR", "aloeGT", "basketball2", "Blender_Suzanne2", "ela_modified", "graf3",
-    "imageTextR", "leuvenB", "right", "LinuxLogo", "WindowsLogo", "mask", "ml", "gradient",
-    "digits", "chessboard", "detect_blob", "ellipses", "pic1", "pic2", "pic3", "pic4",
-    "pic5", "pic6", "text_defect", "notes", "orange", "opencv-logo", "opencv-logo-white",
-    "HappyFish", "blox", "stuff", "smarties", "sudoku", "cards", "box", "box_in_scene",
-    "templ", "licenseplate_motion", "tmpl", "lena", "lena_tmpl", "imageTextN", "right01",
-    "right02", "right03", "right04", "right05", "right06", "right07", "right08", "right09",
-    "right11", "right12", "right13", "right14", "data", "Megamind", "chicky_512",
-    "alphabet", "barcode", "qrcode", "pca_test1", "gradient", "letter", "intrinsics",
+    "aloeR",
+    "aloeGT",
+    "basketball2",
+    "Blender_Suzanne2",
+    "ela_modified",
+    "graf3",
+    "imageTextR",
+    "leuvenB",
+    "right",
+    "LinuxLogo",
+    "WindowsLogo",
+    "mask",
+    "ml",
+    "gradient",
+    "digits",
+    "chessboard",
+    "detect_blob",
+    "ellipses",
+    "pic1",
+    "pic2",
+    "pic3",
+    "pic4",
+    "pic5",
+    "pic6",
+    "text_defect",
+    "notes",
+    "orange",
+    "opencv-logo",
+    "opencv-logo-white",
+    "HappyFish",
+    "blox",
+    "stuff",
+    "smarties",
+    "sudoku",
+    "cards",
+    "box",
+    "box_in_scene",
+    "templ",
+    "licenseplate_motion",
+    "tmpl",
+    "lena",
+    "lena_tmpl",
+    "imageTextN",
+    "right01",
+    "right02",
+    "right03",
+    "right04",
+    "right05",
+    "right06",
+    "right07",
+    "right08",
+    "right09",
+    "right11",
+    "right12",
+    "right13",
+    "right14",
+    "data",
+    "Megamind",
+    "chicky_512",
+    "alphabet",
+    "barcode",
+    "qrcode",
+    "pca_test1",
+    "letter",
+    "intrinsics",
 }
 _SKIMAGE_PHOTOS = (
-    "astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina",
-    "coins", "clock_motion", "moon", "motorcycle_left", "brick", "grass", "gravel", "ihc",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "camera",
+    "hubble_deep_field",
+    "retina",
+    "coins",
+    "clock_motion",
+    "moon",
+    "motorcycle_left",
+    "brick",
+    "grass",
+    "gravel",
+    "ihc",
 )
 
 # Original videos: (source, start, seconds, kind); negatives take the footage between.
@@ -172,11 +241,20 @@ MOTIONS: dict[str, tuple[float, float, float, float, float, float]] = {
     "still": (1.0, 1.0, 0.5, 0.5, 0.5, 0.5),
 }
 _ORIGINAL_PHOTOS = (
-    ("sk-astronaut", "zoom-in"), ("sk-coffee", "pan-right"), ("sk-chelsea", "zoom-out"),
-    ("sk-rocket", "pan-down"), ("sk-hubble_deep_field", "zoom-corner"),
-    ("sk-motorcycle_left", "zoom-in"), ("fruits", "pan-left"), ("baboon", "zoom-in"),
-    ("building", "pan-right"), ("messi5", "zoom-out"),
-    ("sk-camera", "still"), ("sk-retina", "still"), ("home", "still"), ("sk-coins", "still"),
+    ("sk-astronaut", "zoom-in"),
+    ("sk-coffee", "pan-right"),
+    ("sk-chelsea", "zoom-out"),
+    ("sk-rocket", "pan-down"),
+    ("sk-hubble_deep_field", "zoom-corner"),
+    ("sk-motorcycle_left", "zoom-in"),
+    ("fruits", "pan-left"),
+    ("baboon", "zoom-in"),
+    ("building", "pan-right"),
+    ("messi5", "zoom-out"),
+    ("sk-camera", "still"),
+    ("sk-retina", "still"),
+    ("home", "still"),
+    ("sk-coins", "still"),
 )
 
 
@@ -195,7 +273,11 @@ def originals(sources: dict[str, Path]) -> list[Clip]:
 
 def negatives(sources: dict[str, Path]) -> list[Clip]:
     out = [
-        Clip(f"neg:{Path(src).stem}@{start:g}s", "adjacent segment", ("video", src, str(start), str(secs)))
+        Clip(
+            f"neg:{Path(src).stem}@{start:g}s",
+            "adjacent segment",
+            ("video", src, str(start), str(secs)),
+        )
         for src, start, secs in _VIDEO_NEGATIVES
         if src in sources
     ]
@@ -247,9 +329,13 @@ def _photo_frames(
     # height (an app upscales small photos the same way).
     ch0 = ih if iw / ih > aspect else iw / aspect
     up = h / ch0
-    big = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-        width=int(iw * up) // 2 * 2, height=int(ih * up) // 2 * 2, interpolation="BICUBIC"
-    ).to_ndarray(format="rgb24")
+    big = (
+        av.VideoFrame.from_ndarray(img, format="rgb24")
+        .reformat(
+            width=int(iw * up) // 2 * 2, height=int(ih * up) // 2 * 2, interpolation="BICUBIC"
+        )
+        .to_ndarray(format="rgb24")
+    )
     bh, bw = big.shape[:2]
     ch0, cw0 = (bh, bh * aspect) if bw / bh > aspect else (bw / aspect, bw)
     z0, z1, x0, x1, y0, y1 = MOTIONS[motion]
@@ -264,9 +350,11 @@ def _photo_frames(
         left = int(min(max(cx - cw / 2, 0), bw - cw))
         top = int(min(max(cy - ch / 2, 0), bh - ch))
         crop = np.ascontiguousarray(big[top : top + ch, left : left + cw])
-        yield av.VideoFrame.from_ndarray(crop, format="rgb24").reformat(
-            width=w, height=h, interpolation="BILINEAR"
-        ).to_ndarray(format="rgb24")
+        yield (
+            av.VideoFrame.from_ndarray(crop, format="rgb24")
+            .reformat(width=w, height=h, interpolation="BILINEAR")
+            .to_ndarray(format="rgb24")
+        )
 
 
 def _video_frames(src: Path, start: float, seconds: float) -> tuple[Iterator[np.ndarray], int]:
@@ -276,15 +364,27 @@ def _video_frames(src: Path, start: float, seconds: float) -> tuple[Iterator[np.
 
     def gen() -> Iterator[np.ndarray]:
         try:
-            # Frame count over the nominal rate: AVI timestamps are not always usable.
-            for k, frame in enumerate(c.decode(video=0)):
-                rel = k / fps
-                if rel < start - 1e-6:
-                    continue
-                if rel >= start + seconds - 1e-6:
-                    break
+            # Resampled to a constant rate by presentation time: some AVIs (tree.avi) store
+            # a frame only when the picture changes.
+            t0: float | None = None
+            tick = round(start * fps)
+            last: np.ndarray | None = None
+            for frame in c.decode(video=0):
+                t = float(frame.time) if frame.time is not None else 0.0
+                t0 = t if t0 is None else t0
+                rel = t - t0
+                while last is not None and tick / fps < rel - 1e-6:
+                    if tick / fps >= start + seconds - 1e-6:
+                        return
+                    yield last
+                    tick += 1
                 img = frame.to_ndarray(format="rgb24")
-                yield np.ascontiguousarray(img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2])
+                last = np.ascontiguousarray(img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2])
+                if rel >= start + seconds:
+                    return
+            while last is not None and tick / fps < start + seconds - 1e-6:
+                yield last
+                tick += 1
         finally:
             c.close()
 
@@ -310,8 +410,14 @@ def slug(text: str) -> str:
 
 
 QUICK = {
-    "re-encode CRF 35", "platform 540p CRF 30", "trim 2 s start", "crop 10% each side",
-    "pad 16:9 black", "pad 16:9 blurred fill", "horizontal flip", "speed 1.1x",
+    "re-encode CRF 35",
+    "platform 540p CRF 30",
+    "trim 2 s start",
+    "crop 10% each side",
+    "pad 16:9 black",
+    "pad 16:9 blurred fill",
+    "horizontal flip",
+    "speed 1.1x",
 }
 
 
@@ -335,30 +441,100 @@ TRANSFORMS: dict[str, list[str]] = {
     "remux (mkv)": ["-c", "copy"],
     "re-encode CRF 28": ["-c:v", "libx264", "-crf", "28"],
     "re-encode CRF 35": ["-c:v", "libx264", "-crf", "35"],
-    "VP9 CRF 35": ["-c:v", "libvpx-vp9", "-crf", "35", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8"],
+    "VP9 CRF 35": [
+        "-c:v",
+        "libvpx-vp9",
+        "-crf",
+        "35",
+        "-b:v",
+        "0",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+    ],
     "scale 25%": ["-vf", "scale=trunc(iw/8)*2:trunc(ih/8)*2", "-c:v", "libx264", "-crf", "23"],
-    "platform 540p CRF 30": ["-vf", "scale=-2:'if(gt(ih,iw),960,540)'", "-c:v", "libx264", "-crf", "30"],
-    "platform 720p CRF 30": ["-vf", "scale=-2:'if(gt(ih,iw),1280,720)'", "-c:v", "libx264", "-crf", "30"],
+    "platform 540p CRF 30": [
+        "-vf",
+        "scale=-2:'if(gt(ih,iw),960,540)'",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "30",
+    ],
+    "platform 720p CRF 30": [
+        "-vf",
+        "scale=-2:'if(gt(ih,iw),1280,720)'",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "30",
+    ],
     "trim 1 s start": ["-ss", "1", "-c:v", "libx264", "-crf", "23"],
     "trim 2 s start": ["-ss", "2", "-c:v", "libx264", "-crf", "23"],
     "trim 2 s end": ["-t", "{dur_minus_2}", "-c:v", "libx264", "-crf", "23"],
-    "crop 5% each side": ["-vf", "crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2", "-c:v", "libx264", "-crf", "23"],
-    "crop 10% each side": ["-vf", "crop=trunc(iw*0.8/2)*2:trunc(ih*0.8/2)*2", "-c:v", "libx264", "-crf", "23"],
-    "crop 10% left+top": ["-vf", "crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw-ow:ih-oh", "-c:v", "libx264", "-crf", "23"],
+    "crop 5% each side": [
+        "-vf",
+        "crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+    ],
+    "crop 10% each side": [
+        "-vf",
+        "crop=trunc(iw*0.8/2)*2:trunc(ih*0.8/2)*2",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+    ],
+    "crop 10% left+top": [
+        "-vf",
+        "crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw-ow:ih-oh",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+    ],
     "pad 16:9 black": ["-vf", _pad(1280, 720), "-c:v", "libx264", "-crf", "23"],
     "pad 1:1 black": ["-vf", _pad(720, 720), "-c:v", "libx264", "-crf", "23"],
     "pad 9:16 black": ["-vf", _pad(720, 1280), "-c:v", "libx264", "-crf", "23"],
-    "pad 16:9 blurred fill": ["-filter_complex", _BLUR_FILL.format(W=1280, H=720), "-c:v", "libx264", "-crf", "23"],
-    "pad 1:1 blurred fill": ["-filter_complex", _BLUR_FILL.format(W=720, H=720), "-c:v", "libx264", "-crf", "23"],
+    "pad 16:9 blurred fill": [
+        "-filter_complex",
+        _BLUR_FILL.format(W=1280, H=720),
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+    ],
+    "pad 1:1 blurred fill": [
+        "-filter_complex",
+        _BLUR_FILL.format(W=720, H=720),
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+    ],
     "caption + logo": [
         "-vf",
         "drawbox=x=0:y=ih*0.82:w=iw:h=ih*0.1:color=black@0.6:t=fill,"
         "drawbox=x=iw*0.1:y=ih*0.845:w=iw*0.8:h=ih*0.05:color=white@0.8:t=fill,"
         "drawbox=x=iw*0.78:y=ih*0.04:w=iw*0.18:h=ih*0.07:color=yellow@0.9:t=fill",
-        "-c:v", "libx264", "-crf", "23",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
     ],
     "horizontal flip": ["-vf", "hflip", "-c:v", "libx264", "-crf", "23"],
-    "flip + crop 5% + CRF 30": ["-vf", "hflip,crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2", "-c:v", "libx264", "-crf", "30"],
+    "flip + crop 5% + CRF 30": [
+        "-vf",
+        "hflip,crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "30",
+    ],
     "fps 12": ["-vf", "fps=12", "-c:v", "libx264", "-crf", "23"],
     "fps 60": ["-vf", "fps=60", "-c:v", "libx264", "-crf", "23"],
     "speed 0.9x": ["-vf", "setpts=PTS/0.9", "-c:v", "libx264", "-crf", "23"],

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import itertools
 import math
 import os
@@ -374,7 +375,9 @@ def _hashes_of(descriptors: bytes) -> tuple[int, ...]:
     weights = np.uint64(1) << np.arange(_HALF, dtype=np.uint64)
     lo = (low.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     hi = (high.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
-    return tuple(int(h) | (int(l_) & 0xFFFFFFFF) for h, l_ in zip(hi << np.uint64(32), lo, strict=True))
+    return tuple(
+        int(h) | (int(l_) & 0xFFFFFFFF) for h, l_ in zip(hi << np.uint64(32), lo, strict=True)
+    )
 
 
 def compute(
@@ -498,6 +501,7 @@ def _decode(
 ) -> float:
     """Decode into ``windows``; returns the clip's duration in seconds."""
     import av
+    import numpy as np
     from av.video.reformatter import VideoReformatter
 
     if not container.streams.video:
@@ -562,7 +566,7 @@ def _decode(
             grey = scaler.reformat(
                 frame, width=grid, height=grid, format="gray", interpolation="AREA", threads=1
             ).to_ndarray()
-            windows.add(pick // _PICKS_PER_WINDOW, grey)
+            windows.add(pick // _PICKS_PER_WINDOW, np.asarray(grey, dtype=np.uint8))
         if past_end:
             break
     if origin is None:
@@ -661,7 +665,7 @@ def _resampler(n_out: int, lo: int, hi: int, n_in: int) -> npt.NDArray[np.float3
     m = np.zeros((n_out, n_in), dtype=np.float32)
     for i in range(n_out):
         a, b = edges[i], edges[i + 1]
-        for c in range(int(math.floor(a)), min(n_in, int(math.ceil(b)))):
+        for c in range(math.floor(a), min(n_in, math.ceil(b))):
             overlap = min(b, c + 1) - max(a, c)
             if overlap > 0:
                 m[i, c] = overlap
@@ -848,9 +852,10 @@ def _unit_descriptors(fp: VideoFingerprint) -> npt.NDArray[np.float32]:
     fingerprint carries hashes only."""
     import numpy as np
 
+    d: npt.NDArray[np.float32]
     if fp.descriptors:
-        d = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)
-        d = d.astype(np.float32)
+        raw = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)
+        d = raw.astype(np.float32)
     else:
         bits = (np.array(fp.hashes, dtype=np.uint64)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
         d = bits.astype(np.float32) * 2 - 1
@@ -863,12 +868,12 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
     import numpy as np
 
     ha, hb = _as_array(a), _as_array(b)
-    sa = np.array(a.slots, dtype=np.int64)
-    sb = np.array(b.slots, dtype=np.int64)
+    sa = np.rint(np.array(a.timestamps) / SAMPLE_PERIOD).astype(np.int64)
+    sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     da, db = _unit_descriptors(a), _unit_descriptors(b)
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
-    span = int(sb.max()) + int(math.ceil(max(SPEEDS) * sa.max())) + 2
+    span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
     candidates: list[tuple[float, bool, float, int]] = []
     for mirrored in (False, True):
         hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
@@ -879,29 +884,31 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             continue
         w = 1.0 - dist[ia, ib] / (2.0 * (V2_VOTE_DISTANCE + 1))
         for speed in SPEEDS:
-            off = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
-            score = np.bincount(off, weights=w, minlength=2 * span + 1)
-            for o in np.argsort(score)[::-1][:2]:
-                if score[o] > 0:
-                    candidates.append((float(score[o]), mirrored, speed, int(o) - span))
+            bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
+            votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
+            for o in np.argsort(votes)[::-1][:2]:
+                if votes[o] > 0:
+                    candidates.append((float(votes[o]), mirrored, speed, int(o) - span))
     candidates.sort(key=lambda c: -c[0])
-    index_b = {int(s): i for i, s in enumerate(sb)}
+    index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
+    index_b[sb] = np.arange(len(sb))
     best: Match | None = None
-    for _, mirrored, speed, off in candidates[:_CANDIDATES]:
-        pairs = [
-            (i, index_b[j])
-            for i, s in enumerate(sa)
-            if (j := round(speed * int(s) + off)) in index_b
-        ]
-        if len(pairs) < V2_MIN_MATCHES:
+    best_hashes = ha
+    for votes_for, mirrored, speed, off in candidates[:_CANDIDATES]:
+        if votes_for < V2_MIN_MATCHES / 2:
+            break  # too few votes for any alignment to hold
+        j = np.rint(speed * sa + off).astype(np.int64)
+        inside = (j >= 0) & (j < len(index_b))
+        ia = np.nonzero(inside)[0]
+        ib = index_b[j[inside]]
+        ia, ib = ia[ib >= 0], ib[ib >= 0]
+        if len(ia) < V2_MIN_MATCHES:
             continue
-        ia = np.array([p[0] for p in pairs])
-        ib = np.array([p[1] for p in pairs])
         x = da[ia]
         y = db[ib] * flip if mirrored else db[ib]
         cos = (x * y).sum(axis=1)
         ok = cos >= V2_PAIR_COSINE
-        matched, shared = int(ok.sum()), len(pairs)
+        matched, shared = int(ok.sum()), len(ia)
         if matched < V2_MIN_MATCHES or matched < V2_MIN_RATIO * shared:
             continue
         rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
@@ -927,15 +934,17 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             b_end=round(float(tb.max()) + SAMPLE_PERIOD, 3),
             offset=round(off * SAMPLE_PERIOD, 3),
             matched_samples=matched,
-            distinct_samples=_distinct(ha[ia[ok]]),
+            distinct_samples=0,  # counted once, for the alignment that wins
             mirrored=mirrored,
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
         )
         if best is None or _rank(found) > _rank(best):
-            best = found
-    return best
+            best, best_hashes = found, ha[ia[ok]]
+    if best is None:
+        return None
+    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes))
 
 
 def _rank(m: Match) -> float:

@@ -470,7 +470,9 @@ def cached_transform(root: Path, src: Path, name: str) -> Path:
     return done[0] if done else transform(name, src, root / stem)
 
 
-def make_dimension_bomb(path: Path, width: int = 16000, height: int = 16000, *, header: bool = True) -> Path:
+def make_dimension_bomb(
+    path: Path, width: int = 16000, height: int = 16000, *, header: bool = True
+) -> Path:
     """A tiny MJPEG-in-MP4 file whose frames claim ``width`` x ``height`` pixels.
 
     A few 64x64 JPEG frames are encoded, then each frame's SOF0 size and (with

@@ -116,6 +116,9 @@ V2_PAIR_COSINE = 0.6  # descriptor cosine at which an aligned pair of windows ag
 V2_MIN_MATCHES = 8  # agreeing windows needed: 2 s of content
 V2_MIN_RATIO = 0.6  # of the windows the alignment pairs up
 V2_MIN_CORRELATION = 0.45  # temporal correlation needed when either clip moves
+# A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
+# symmetric picture can resemble another motion of it: stricter.
+V2_MIN_CORRELATION_MIRRORED = 0.8
 V2_MOVING = 0.02  # mean squared change of a clip's unit descriptors: above it, it moves
 V2_STILL_COSINE = 0.9  # median cosine two still clips need
 V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
@@ -628,12 +631,17 @@ def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
         """Cells of border at the start of ``profile``: the last edge (a step in detail
         well above the centre's) behind which detail stays low, or a flat run."""
         cum = np.cumsum(profile)
+        peak = np.maximum.accumulate(profile)
         lo = 0
         for i in range(size // 50, int(len(profile) * (1 - _MIN_CONTENT) / 2)):
             outer = float(cum[i - 1]) / i
             if outer < _FLAT_BORDER * centre:
                 lo = i  # bars of one colour: no detail at all
-            elif outer < _BORDER_DETAIL * centre and profile[i] >= _EDGE * centre:
+            elif (
+                outer < _BORDER_DETAIL * centre
+                and profile[i] >= _EDGE * centre
+                and profile[i] >= peak[i]  # the first edge: not one inside the picture
+            ):
                 lo = i + 1  # a blurred fill or noisy bars, then a sharp edge
         return lo
 
@@ -644,11 +652,11 @@ def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
         centre = float(np.percentile(profile[m // 4 : m - m // 4], 75))
         if centre <= 0.5:
             return 0, size  # no detail to tell a border by
-        lo = side(profile, centre)
-        hi = size - side(profile[::-1], centre)
-        # Pads centre the picture: a "border" on one side only is the picture's own
-        # calm edge (a sky, a wall), not a pad.
-        if hi - lo < _MIN_CONTENT * size or abs(lo - (size - hi)) > max(3, (lo + size - hi) // 5):
+        # Pads centre the picture: of two unequal borders only the narrower is taken on
+        # both sides (a calm edge of the picture itself, a sky or a wall, is not a pad).
+        cut = min(side(profile, centre), side(profile[::-1], centre))
+        lo, hi = cut, size - cut
+        if hi - lo < _MIN_CONTENT * size:
             return 0, size
         return lo, hi
 
@@ -921,7 +929,7 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
         else:
             norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
             corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
-            if corr < V2_MIN_CORRELATION:
+            if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
                 continue
         ta = np.array(a.timestamps)[ia[ok]]
         tb = np.array(b.timestamps)[ib[ok]]

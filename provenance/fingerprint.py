@@ -71,6 +71,7 @@ __all__ = [
     "compare",
     "compute",
     "from_soft_binding",
+    "query_hashes",
     "soft_binding_assertion",
 ]
 
@@ -959,6 +960,15 @@ def _rank(m: Match) -> float:
     """Of several alignments that hold, the closest wins; normal speed and orientation
     unless another is clearly better (a zoom sped up looks much like itself)."""
     return m.similarity + m.correlation - 0.1 * (m.speed != 1.0) - 0.05 * m.mirrored
+
+
+def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
+    """The sample hashes a repository should look ``fp`` up by: its own and, for v2,
+    those of its mirror image (the odd half inverted), so that a mirrored copy shares
+    every index band with its original, not only the two mirror-invariant ones."""
+    if fp.algorithm != ALGORITHM_V2:
+        return fp.hashes
+    return fp.hashes + tuple(h ^ _FLIP_MASK for h in fp.hashes)
 
 
 # -- C2PA soft binding -------------------------------------------------------------------

@@ -39,6 +39,7 @@ from provenance.fingerprint import (
     compare,
     compute,
     from_soft_binding,
+    query_hashes,
     soft_binding_assertion,
 )
 
@@ -558,3 +559,27 @@ def test_a_bitstream_that_understates_nothing_is_bounded_by_the_decoder(tmp_path
 def test_the_pixel_limit_is_a_parameter(bomb: Path, original: Path) -> None:
     with pytest.raises(InputError, match="larger than the 100-pixel limit"):
         compute(original, max_pixels=100)
+
+
+def test_a_mirror_inverts_only_the_odd_half_of_each_hash(
+    clip_dir: Path, original: Path, original_fp: VideoFingerprint
+) -> None:
+    """Bits 0-31 survive a mirror (the repository's first two index bands), bits 32-63
+    are inverted: query_hashes() gives a repository both forms to look up."""
+    mirrored = compute(cached_transform(clip_dir, original, "horizontal flip"))
+    low = [
+        bin((a ^ b) & 0xFFFFFFFF).count("1")
+        for a, b in zip(mirrored.hashes, original_fp.hashes, strict=False)
+    ]
+    high = [
+        bin((a ^ b) >> 32).count("1")
+        for a, b in zip(mirrored.hashes, original_fp.hashes, strict=False)
+    ]
+    assert np.median(low) <= 4 and np.median(high) >= 28
+    variants = query_hashes(mirrored)
+    assert variants[: len(mirrored.hashes)] == mirrored.hashes
+    back = [
+        bin(a ^ b).count("1")
+        for a, b in zip(variants[len(mirrored.hashes) :], original_fp.hashes, strict=False)
+    ]
+    assert np.median(back) <= 6

@@ -143,6 +143,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--algorithm", default=ALGORITHM)
     ap.add_argument("--json", help="write the figures here as JSON too")
+    ap.add_argument("--transforms", help="comma-separated subset of realset.TRANSFORMS")
+    ap.add_argument("--negative-step", type=int, default=1, help="use every Nth negative")
     args = ap.parse_args()
     size = tuple(int(x) for x in args.photo_size.split("x"))
     assert len(size) == 2
@@ -151,6 +153,9 @@ def main() -> None:
     originals = realset.originals(sources)
     negatives = realset.negatives(sources)
     transforms = list(realset.TRANSFORMS)
+    if args.transforms:
+        transforms = [t for t in transforms if t in set(args.transforms.split(","))]
+    negatives = negatives[:: args.negative_step]
     if args.quick:
         originals = originals[::4]
         transforms = [t for t in transforms if t in realset.QUICK]

@@ -120,12 +120,14 @@ def job_original(
     return out
 
 
-def job_negative(clip: realset.Clip, cache: str, algorithm: str) -> str:
+def job_negative(clip: realset.Clip, cache: str, algorithm: str, rendered_only: bool) -> str | None:
     sources = realset.find_sources(Path(cache) / "src")
     folder = Path(cache) / "neg"
     folder.mkdir(parents=True, exist_ok=True)
     dst = folder / (clip.name.replace("/", "_").replace(":", "_") + ".mp4")
     if not dst.exists():
+        if rendered_only:
+            return None
         tmp = dst.with_name("tmp-" + dst.name)
         realset.render(clip, sources, tmp, size=(360, 640))
         tmp.rename(dst)
@@ -145,6 +147,11 @@ def main() -> None:
     ap.add_argument("--json", help="write the figures here as JSON too")
     ap.add_argument("--transforms", help="comma-separated subset of realset.TRANSFORMS")
     ap.add_argument("--negative-step", type=int, default=1, help="use every Nth negative")
+    ap.add_argument(
+        "--rendered-negatives-only",
+        action="store_true",
+        help="use only the negative clips already rendered into --cache",
+    )
     args = ap.parse_args()
     size = tuple(int(x) for x in args.photo_size.split("x"))
     assert len(size) == 2
@@ -176,9 +183,14 @@ def main() -> None:
             pool.submit(job_original, c, str(cache), transforms, size, args.algorithm)  # type: ignore[arg-type]
             for c in originals
         ]
-        njobs = [pool.submit(job_negative, c, str(cache), args.algorithm) for c in negatives]
+        njobs = [
+            pool.submit(job_negative, c, str(cache), args.algorithm, args.rendered_negatives_only)
+            for c in negatives
+        ]
         results = [j.result() for j in ojobs]
-        neg_fps = [j.result() for j in njobs]
+        kept = [(c, j.result()) for c, j in zip(negatives, njobs, strict=True)]
+    negatives = [c for c, hx in kept if hx is not None]
+    neg_fps = [hx for _, hx in kept if hx is not None]
     print(f"rendered, transformed and fingerprinted in {time.monotonic() - started:.0f} s")
 
     def fp(hexblob: str) -> VideoFingerprint | None:

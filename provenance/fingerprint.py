@@ -120,7 +120,7 @@ V2_MIN_CORRELATION = 0.45  # temporal correlation needed when either clip moves
 # A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
 # symmetric picture can resemble another motion of it: stricter.
 V2_MIN_CORRELATION_MIRRORED = 0.8
-V2_MOVING = 0.02  # mean squared change of a clip's unit descriptors: above it, it moves
+V2_MOVING = 0.002  # mean squared change of a clip's unit descriptors: above it, it moves
 V2_STILL_COSINE = 0.9  # median cosine two still clips need
 V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)

@@ -1,39 +1,48 @@
 """A perceptual video fingerprint that survives what sharing does to a clip.
 
-``org.provcheck.vphash.v1`` is provcheck's own algorithm, recorded as the ``alg`` of a
-C2PA ``c2pa.soft-binding`` assertion:
+Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` assertion:
 
-1. Decode the first video stream with PyAV. Time is each frame's presentation time
-   relative to the first frame, so a remux, another frame rate or a container with a
-   start offset changes nothing.
-2. Cut the timeline into windows of ``SAMPLE_PERIOD`` (0.25 s). The first frame in each
-   quarter of a window is shrunk to 64x64 grey (area filter) and the window's frames
-   are averaged: a sample then hardly depends on the frame rate or on which frames an
-   encoder kept, and at most 16 frames a second are converted.
-3. Per window, drop a 3% border, weight the rest towards the centre (full weight
-   within 80% of the half-width, none beyond 120%: corners, where logos sit, do not
-   count, and borders, which a crop moves most, count less) and take its 2-D DCT-II.
-   The 64 bits are the 64 lowest-frequency AC coefficients (``u + v <= 10``) compared
-   with their median: coarse structure that re-encoding, scaling and crops keep.
-4. Windows whose picture is nearly flat (black frames, fades) say nothing and are
-   left out; the timestamps record which windows are present.
+``org.provcheck.vphash.v2`` (made by :func:`compute` since 0.2):
 
-``compare`` scores every whole-window time offset by the sample pairs it lines up
-within a Hamming distance, so trims at either end are found, then checks the best
-few: enough matching samples, a fair share of the overlap, several *distinct*
-matching samples and, above all, a positive *temporal correlation*: after removing
-each clip's per-bit mean (what a static background or a still picture contributes),
-the hash bits of the two clips must change together over time. Two unrelated clips on
-one static background agree sample by sample but not in how they change.
+1. Decode the first video stream with PyAV (bounded: frame size, media time, frames,
+   packets and wall-clock time). Time is each frame's presentation time relative to the
+   first frame, so a remux, another frame rate or a container start offset changes
+   nothing. The timeline is cut into windows of ``SAMPLE_PERIOD`` (0.25 s); the first
+   frame of each quarter of a window is shrunk once (one reused scaler) to 128x128
+   grey, and a window's frames are averaged.
+2. Borders are found over the whole clip, like ffmpeg's ``cropdetect``: rows and
+   columns at the edges with hardly any detail (black bars, a solid colour, or the
+   blurred copy of the picture that apps fill a 16:9 frame with) are cut off, so a
+   vertical clip padded into 16:9 or 1:1 hashes like the clip itself.
+3. Each window's content is resampled to 32x32, weighted towards the centre (corners,
+   where logos and captions sit, count for little) and its 2-D DCT taken. The
+   descriptor is 64 low-frequency coefficients: 32 *even* in the horizontal frequency
+   (unchanged by a horizontal mirror) and 32 *odd* (negated by a mirror), stored as
+   signed bytes. Its 64-bit hash (the repository's index key) is the even half
+   compared with its median and the odd half's signs, so a mirrored copy's hash is
+   the original's with the odd half inverted: mirrors are found by comparing against
+   a flipped variant, never by hashing twice.
+4. Nearly flat windows (black frames, fades) say nothing and are left out.
 
-Decoding is bounded in media time, frames, packets and wall-clock time; input that
-cannot be decoded raises :class:`~provenance.errors.InputError` naming the file.
+:func:`compare` finds, over both orientations and playback speeds 0.9-1.1x, the time
+alignment under which most windows' hashes agree, then judges it on the descriptors:
+the share of aligned windows whose descriptors agree (cosine), and -- when either clip
+moves -- whether both change the same way over time (temporal correlation of the
+descriptors once each clip's mean is removed: two clips on one static background, or
+one photo animated with two different motions, agree frame by frame but not in how
+they change). A clip in which nothing moves is matched on its content alone, with a
+stricter threshold. The :class:`Match` says which orientation and speed matched,
+where, and how closely.
+
+``org.provcheck.vphash.v1`` (provcheck 0.1) stays readable and comparable: entries
+registered with it keep matching queries fingerprinted with ``algorithm=ALGORITHM_V1``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import itertools
 import math
 import os
@@ -50,6 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHM_V1",
+    "ALGORITHM_V2",
+    "ALGORITHMS",
+    "MAX_PIXELS",
     "SAMPLE_PERIOD",
     "SOFT_BINDING_LABEL",
     "FingerprintError",
@@ -58,22 +71,38 @@ __all__ = [
     "compare",
     "compute",
     "from_soft_binding",
+    "query_hashes",
     "soft_binding_assertion",
 ]
 
-ALGORITHM = "org.provcheck.vphash.v1"
+ALGORITHM_V1 = "org.provcheck.vphash.v1"
+ALGORITHM_V2 = "org.provcheck.vphash.v2"
+ALGORITHM = ALGORITHM_V2  # what compute() makes unless asked otherwise
+ALGORITHMS = (ALGORITHM_V2, ALGORITHM_V1)
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
-SAMPLE_PERIOD = 0.25  # seconds per sample window; part of the algorithm, never change in v1
+SAMPLE_PERIOD = 0.25  # seconds per sample window; part of both algorithms, never change
 
+_PICKS_PER_WINDOW = 4  # frames averaged per window at most: the first of each quarter
+
+# v1 parameters (frozen: stored v1 fingerprints depend on them).
 _GRID = 64  # every frame is shrunk to _GRID x _GRID grey before anything else
 _MARGIN = 2  # grid cells dropped on each side (3%; 88% of the area kept): borders, logos
 _FREQS = 11  # DCT rows/columns computed; the 64 bits come from u + v <= 10
 _TAPER_FROM, _TAPER_TO = 0.8, 1.2  # centre weighting, in half-widths from the centre
 _FLAT_STD = 2.0  # a window whose weighted grey levels vary less (RMS, 0..255) is left out
-_PICKS_PER_WINDOW = 4  # frames averaged per window at most: the first of each quarter
 
-# Matching. Hamming distances are out of 64: unrelated content sits near 32, a 5% crop
-# on every side costs about 8, a re-encode 2-4.
+# v2 parameters (frozen once released: stored v2 fingerprints depend on them).
+_GRID2 = 128  # decode grid: fine enough to find borders, cheap to keep per window
+_SIDE2 = 32  # content grid the descriptor is taken on
+_FREQS2 = 12  # DCT rows/columns computed for the descriptor
+_HALF = 32  # coefficients per half (even / odd horizontal frequency)
+_BORDER_DETAIL = 0.45  # a border has less detail (mean) than this share of the centre's ...
+_EDGE = 1.5  # ... and ends at an edge this many times as strong as the centre's detail
+_FLAT_BORDER = 0.05  # or it has hardly any detail at all (bars of one colour)
+_MIN_CONTENT = 0.25  # never cut more than 75% of the width or height as border
+_FLIP_MASK = 0xFFFFFFFF00000000  # the hash bits a horizontal mirror inverts (odd half)
+
+# v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
 MIN_MATCHES = 8  # matching samples needed: 2 s of content
 MIN_MATCH_RATIO = 0.5  # of the samples the two fingerprints share in time
@@ -82,11 +111,28 @@ MIN_DISTINCT = 3  # matching samples that differ from each other by more than _D
 _DISTINCT_BITS = 8
 _OFFSETS_TRIED = 3
 
-# Decoding bounds: never a hang, never unbounded work on hostile input.
+# v2 matching.
+V2_VOTE_DISTANCE = 20  # hash distance at which an aligned pair votes for an alignment
+V2_PAIR_COSINE = 0.6  # descriptor cosine at which an aligned pair of windows agrees
+V2_MIN_MATCHES = 8  # agreeing windows needed: 2 s of content
+V2_MIN_RATIO = 0.6  # of the windows the alignment pairs up
+V2_MIN_CORRELATION = 0.45  # temporal correlation needed when either clip moves
+# A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
+# symmetric picture can resemble another motion of it: stricter.
+V2_MIN_CORRELATION_MIRRORED = 0.8
+V2_MOVING = 0.002  # mean squared change of a clip's unit descriptors: above it, it moves
+V2_STILL_COSINE = 0.9  # median cosine two still clips need
+V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
+SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
+_CANDIDATES = 6
+
+# Decoding bounds: never a hang, never unbounded work or memory on hostile input.
 MAX_SECONDS = 300.0
 MAX_FRAMES = 20_000
+MAX_PIXELS = 8192 * 4320  # per frame (8K); a larger declared frame is refused undecoded
 _MAX_PACKETS = 100_000
 _MAX_BAD_PACKETS = 50
+_DECODE_THREADS = 2  # every decoder thread holds frames of its own
 TIMEOUT = 120.0
 
 # What PyAV raises besides av.FFmpegError on hostile input.
@@ -94,6 +140,9 @@ _AV_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, RuntimeError, Me
 
 _MAGIC = b"VPH1"
 _HEADER = struct.Struct(">4sHII")  # magic, period ms, duration ms, slot count
+_MAGIC2 = b"VPH2"
+_HEADER2 = struct.Struct(">4sHIIB")  # magic, period ms, duration ms, slot count, flags
+_HAS_DESCRIPTORS = 1
 
 
 class FingerprintError(ProvenanceError):
@@ -107,16 +156,21 @@ class VideoFingerprint:
     ``timestamps[i]`` is the start (seconds, from the first frame) of the window that
     ``hashes[i]`` describes; windows are ``SAMPLE_PERIOD`` long and uninformative ones
     (flat frames) are absent, so the timestamps need not be evenly spaced.
+    ``descriptors`` (v2) holds 64 signed bytes per window, the DCT coefficients the
+    hash is made from; empty when only hashes are known.
     """
 
     algorithm: str
     hashes: tuple[int, ...]
     timestamps: tuple[float, ...]
     duration: float
+    descriptors: bytes = b""
 
     def __post_init__(self) -> None:
         if len(self.hashes) != len(self.timestamps):
             raise FingerprintError("a fingerprint needs one timestamp per hash")
+        if self.descriptors and len(self.descriptors) != 2 * _HALF * len(self.hashes):
+            raise FingerprintError("a fingerprint needs 64 descriptor bytes per hash")
 
     @property
     def slots(self) -> tuple[int, ...]:
@@ -124,8 +178,9 @@ class VideoFingerprint:
         return tuple(round(t / SAMPLE_PERIOD) for t in self.timestamps)
 
     def to_bytes(self) -> bytes:
-        """Compact form: header, a bitmap of present windows, then 8 bytes per hash."""
-        if self.algorithm != ALGORITHM:
+        """Compact form: header, a bitmap of present windows, then per window the 8-byte
+        hash (v1, or v2 without descriptors) or the 64 descriptor bytes (v2)."""
+        if self.algorithm not in ALGORITHMS:
             raise FingerprintError(f"cannot serialise algorithm {self.algorithm!r}")
         slots = self.slots
         if any(
@@ -142,49 +197,70 @@ class VideoFingerprint:
         bitmap = bytearray((count + 7) // 8)
         for s in slots:
             bitmap[s >> 3] |= 0x80 >> (s & 7)
-        header = _HEADER.pack(
-            _MAGIC, round(SAMPLE_PERIOD * 1000), round(self.duration * 1000), count
-        )
-        return header + bytes(bitmap) + struct.pack(f">{len(self.hashes)}Q", *self.hashes)
+        period, dur = round(SAMPLE_PERIOD * 1000), round(self.duration * 1000)
+        hashes = struct.pack(f">{len(self.hashes)}Q", *self.hashes)
+        if self.algorithm == ALGORITHM_V1:
+            if self.descriptors:
+                raise FingerprintError("a v1 fingerprint has no descriptors")
+            return _HEADER.pack(_MAGIC, period, dur, count) + bytes(bitmap) + hashes
+        if self.descriptors:
+            header = _HEADER2.pack(_MAGIC2, period, dur, count, _HAS_DESCRIPTORS)
+            return header + bytes(bitmap) + self.descriptors
+        return _HEADER2.pack(_MAGIC2, period, dur, count, 0) + bytes(bitmap) + hashes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VideoFingerprint:
-        """Parse :meth:`to_bytes` output; raises :class:`FingerprintError` if malformed."""
-        if len(data) < _HEADER.size:
-            raise FingerprintError("fingerprint too short")
-        magic, period_ms, duration_ms, count = _HEADER.unpack_from(data)
-        if magic != _MAGIC or period_ms != round(SAMPLE_PERIOD * 1000):
-            raise FingerprintError("not a org.provcheck.vphash.v1 fingerprint")
+        """Parse :meth:`to_bytes` output (either algorithm); raises
+        :class:`FingerprintError` if malformed."""
+        if data[:4] == _MAGIC2:
+            if len(data) < _HEADER2.size:
+                raise FingerprintError("fingerprint too short")
+            _, period_ms, duration_ms, count, flags = _HEADER2.unpack_from(data)
+            algorithm, header = ALGORITHM_V2, _HEADER2.size
+            if flags & ~_HAS_DESCRIPTORS:
+                raise FingerprintError("unknown fingerprint flags")
+            per_slot = 2 * _HALF if flags & _HAS_DESCRIPTORS else 8
+        elif data[:4] == _MAGIC:
+            if len(data) < _HEADER.size:
+                raise FingerprintError("fingerprint too short")
+            _, period_ms, duration_ms, count = _HEADER.unpack_from(data)
+            algorithm, header, per_slot = ALGORITHM_V1, _HEADER.size, 8
+        else:
+            raise FingerprintError("not a org.provcheck.vphash fingerprint")
+        if period_ms != round(SAMPLE_PERIOD * 1000):
+            raise FingerprintError("fingerprint has an unsupported sample period")
         nbitmap = (count + 7) // 8
-        bitmap = data[_HEADER.size : _HEADER.size + nbitmap]
+        bitmap = data[header : header + nbitmap]
         if len(bitmap) != nbitmap:
             raise FingerprintError("fingerprint truncated")
         slots = [s for s in range(count) if bitmap[s >> 3] & (0x80 >> (s & 7))]
-        body = data[_HEADER.size + nbitmap :]
+        body = data[header + nbitmap :]
         if (
-            len(body) != 8 * len(slots)
+            len(body) != per_slot * len(slots)
             or (count and not slots)
             or (slots and slots[-1] != count - 1)
         ):
             raise FingerprintError("fingerprint length does not match its sample bitmap")
-        hashes = struct.unpack(f">{len(slots)}Q", body)
-        return cls(
-            algorithm=ALGORITHM,
-            hashes=tuple(hashes),
-            timestamps=tuple(round(s * SAMPLE_PERIOD, 3) for s in slots),
-            duration=duration_ms / 1000,
-        )
+        stamps = tuple(round(s * SAMPLE_PERIOD, 3) for s in slots)
+        if per_slot == 8:
+            hashes = struct.unpack(f">{len(slots)}Q", body)
+            return cls(algorithm, tuple(hashes), stamps, duration_ms / 1000)
+        descriptors = bytes(body)
+        return cls(algorithm, _hashes_of(descriptors), stamps, duration_ms / 1000, descriptors)
 
 
 @dataclass(frozen=True)
 class Match:
-    """Where two fingerprints show the same content.
+    """Where two fingerprints show the same content, and why they are judged so.
 
-    ``offset`` maps a time in ``a`` to the same content in ``b``: ``t_b = t_a + offset``.
-    ``similarity`` is the share of the samples both clips have over their common span
-    whose hashes match (0..1). ``correlation`` (-1..1) says how alike the two clips
-    change over time once what stays constant is removed: it is what tells two clips
-    on one static background apart. The ranges are in seconds of each clip.
+    ``offset`` maps a time in ``a`` to the same content in ``b``: ``t_b = speed * t_a +
+    offset``. ``similarity`` is the share of the windows the alignment pairs up whose
+    content agrees (0..1). ``correlation`` (-1..1) says how alike the two clips change
+    over time once what stays constant is removed (1.0 for two still clips, where there
+    is no change to compare). ``mirrored`` says ``a`` matched ``b`` mirrored left to
+    right; ``speed`` the playback speed under which it matched; ``still`` that neither
+    clip moves and the match rests on content alone. The ranges are in seconds of
+    each clip.
     """
 
     similarity: float
@@ -196,29 +272,61 @@ class Match:
     offset: float
     matched_samples: int
     distinct_samples: int
+    mirrored: bool = False
+    speed: float = 1.0
+    still: bool = False
+    algorithm: str = ALGORITHM_V1
+
+    def explain(self) -> str:
+        """One sentence: what matched, where and how."""
+        how = []
+        if self.mirrored:
+            how.append("mirrored")
+        if self.speed != 1.0:
+            how.append(f"played at {self.speed:g}x")
+        kind = "still picture" if self.still else "moving picture"
+        return (
+            f"{kind}: {self.matched_samples} windows agree ({self.similarity:.0%} of the "
+            f"overlap, temporal correlation {self.correlation:.2f}); "
+            f"{self.a_start:.2f}-{self.a_end:.2f} s of the copy show "
+            f"{self.b_start:.2f}-{self.b_end:.2f} s of the original"
+            + (f" ({', '.join(how)})" if how else "")
+        )
 
 
 # -- computing ---------------------------------------------------------------------------
 
 
-def _dct_basis(n: int) -> npt.NDArray[np.float64]:
-    """Rows u = 0.._FREQS-1 of the orthonormal DCT-II over n points."""
+def _dct_basis(n: int, freqs: int = _FREQS) -> npt.NDArray[np.float64]:
+    """Rows u = 0..freqs-1 of the orthonormal DCT-II over n points."""
     import numpy as np
 
     x = np.arange(n)
-    u = np.arange(_FREQS)[:, None]
+    u = np.arange(freqs)[:, None]
     basis = np.cos(np.pi * (2 * x[None, :] + 1) * u / (2 * n)) * math.sqrt(2 / n)
     basis[0] /= math.sqrt(2)
     return np.asarray(basis, dtype=np.float64)
 
 
 def _bit_order() -> list[tuple[int, int]]:
-    """The 64 lowest-frequency AC coefficients, by total frequency then row."""
+    """v1: the 64 lowest-frequency AC coefficients, by total frequency then row."""
     coords = sorted(
         ((u, v) for u in range(_FREQS) for v in range(_FREQS) if 0 < u + v <= 10),
         key=lambda c: (c[0] + c[1], c[0]),
     )
     return coords[:64]
+
+
+def _v2_order() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """v2: the 32 lowest-frequency AC coefficients (row u, column v) with v even, and
+    the 32 with v odd, each by total frequency then row."""
+    coords = sorted(
+        ((u, v) for u in range(_FREQS2) for v in range(_FREQS2) if u + v > 0),
+        key=lambda c: (c[0] + c[1], c[0]),
+    )
+    even = [c for c in coords if c[1] % 2 == 0][:_HALF]
+    odd = [c for c in coords if c[1] % 2 == 1][:_HALF]
+    return even, odd
 
 
 def _taper(n: int) -> npt.NDArray[np.float64]:
@@ -238,7 +346,7 @@ def _hash_window(
     basis: npt.NDArray[np.float64],
     taper: npt.NDArray[np.float64],
 ) -> int | None:
-    """The 64-bit hash of one averaged grey window, or None if it is nearly flat."""
+    """v1: the 64-bit hash of one averaged grey window, or None if it is nearly flat."""
     import numpy as np
 
     centre = image[_MARGIN : _GRID - _MARGIN, _MARGIN : _GRID - _MARGIN]
@@ -256,20 +364,46 @@ def _hash_window(
     return out
 
 
+def _hashes_of(descriptors: bytes) -> tuple[int, ...]:
+    """v2: each window's 64-bit hash from its 64 descriptor bytes. Bits 0-31: the even
+    half above its median (a mirror keeps them); bits 32-63: the odd half's signs (a
+    mirror inverts them)."""
+    import numpy as np
+
+    if not descriptors:
+        return ()
+    q = np.frombuffer(descriptors, dtype=np.int8).reshape(-1, 2 * _HALF).astype(np.int16)
+    even, odd = q[:, :_HALF], q[:, _HALF:]
+    low = even > np.median(even, axis=1, keepdims=True)
+    high = odd > 0
+    weights = np.uint64(1) << np.arange(_HALF, dtype=np.uint64)
+    lo = (low.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    hi = (high.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    return tuple(
+        int(h) | (int(l_) & 0xFFFFFFFF) for h, l_ in zip(hi << np.uint64(32), lo, strict=True)
+    )
+
+
 def compute(
     path: str | os.PathLike[str],
     *,
+    algorithm: str = ALGORITHM,
     max_seconds: float = MAX_SECONDS,
     max_frames: int = MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
     timeout: float = TIMEOUT,
 ) -> VideoFingerprint:
     """Fingerprint the first video stream of the file at ``path``.
 
     At most ``max_seconds`` of media, ``max_frames`` decoded frames and ``timeout``
     seconds of wall-clock time are spent: a longer clip is fingerprinted from its
-    start. Raises :class:`InputError` naming the file when it is missing, not video,
-    undecodable, too slow to decode, or has no informative frame.
+    start. A stream whose frames are larger than ``max_pixels`` is refused before a
+    frame is decoded (a decompression bomb). Raises :class:`InputError` naming the file
+    when it is missing, not video, undecodable, too large, too slow to decode, or has
+    no informative frame.
     """
+    if algorithm not in ALGORITHMS:
+        raise ProvenanceError(f"unknown fingerprint algorithm {algorithm!r}")
     name = os.fspath(path)
     shown = os.path.basename(name) or name
     try:
@@ -282,12 +416,23 @@ def compute(
         raise InputError(f"{shown}: not a readable file")
     errors: tuple[type[Exception], ...] = (av.FFmpegError, UnicodeError, *_AV_ERRORS)
     try:
-        container = av.open(name, metadata_errors="ignore")
+        # Stream probing decodes a frame already: the pixel bound and the thread count
+        # apply from the first byte, not only from our own decode loop.
+        container = av.open(name, metadata_errors="ignore", options=_decoder_options(max_pixels))
     except errors as exc:
         raise InputError(f"{shown}: not a video file PyAV can open ({_reason(exc)})") from exc
     try:
-        return _decode(
-            container, shown, max_seconds=max_seconds, max_frames=max_frames, timeout=timeout
+        grid = _GRID if algorithm == ALGORITHM_V1 else _GRID2
+        windows = _Windows(grid)
+        duration = _decode(
+            container,
+            shown,
+            windows,
+            grid=grid,
+            max_seconds=max_seconds,
+            max_frames=max_frames,
+            max_pixels=max_pixels,
+            timeout=timeout,
         )
     except InputError:
         raise
@@ -295,26 +440,35 @@ def compute(
         raise InputError(f"{shown}: video cannot be decoded ({_reason(exc)})") from exc
     finally:
         container.close()
+    if algorithm == ALGORITHM_V1:
+        fp = _finish_v1(windows, duration)
+    else:
+        fp = _finish_v2(windows, duration)
+    if not fp.hashes:
+        raise InputError(f"{shown}: every frame is blank; nothing to fingerprint")
+    return fp
 
 
 class _Windows:
-    """Averages frames per sample window and hashes each window once it is complete."""
+    """Averages the picked frames of each sample window; keeps one grey image per window."""
 
-    def __init__(self) -> None:
-        self.basis = _dct_basis(_GRID - 2 * _MARGIN)
-        self.taper = _taper(_GRID - 2 * _MARGIN)
+    def __init__(self, grid: int) -> None:
+        self.grid = grid
         self.slot = -1
-        self.total: npt.NDArray[np.float64] | None = None
+        self.total: npt.NDArray[np.float32] | None = None
         self.count = 0
-        self.hashes: list[int] = []
-        self.stamps: list[float] = []
+        self.images: list[npt.NDArray[Any]] = []
+        self.slots: list[int] = []
+        self.repeats: list[int] = []  # windows without a frame of their own that follow
 
-    def add(self, slot: int, image: npt.NDArray[np.float64]) -> None:
+    def add(self, slot: int, image: npt.NDArray[np.uint8]) -> None:
+        import numpy as np
+
         if slot != self.slot:
             self._close(until=slot)
-            self.slot, self.total, self.count = slot, image, 1
+            self.slot, self.total, self.count = slot, image.astype(np.float32), 1
         elif self.total is not None:
-            self.total = self.total + image
+            self.total += image
             self.count += 1
 
     def finish(self, duration: float) -> None:
@@ -323,35 +477,54 @@ class _Windows:
         self._close(until=self.slot + 1)
 
     def _close(self, until: int) -> None:
-        """Hash the open window; windows up to ``until`` without a frame of their own
-        still show its last frame, so they repeat its hash."""
+        """Keep the open window's mean; windows up to ``until`` without a frame of their
+        own still show its last frame, so they repeat it."""
+        import numpy as np
+
         if self.total is None:
             return
-        h = _hash_window(self.total / self.count, self.basis, self.taper)
-        if h is not None:
-            for slot in range(self.slot, max(until, self.slot + 1)):
-                self.hashes.append(h)
-                self.stamps.append(round(slot * SAMPLE_PERIOD, 3))
+        mean = self.total / self.count
+        if self.grid != _GRID:  # v2 keeps every window until the borders are known: bytes
+            mean = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
+        self.images.append(mean)
+        self.slots.append(self.slot)
+        self.repeats.append(max(until, self.slot + 1) - self.slot - 1)
         self.total = None
 
 
 def _decode(
-    container: Any, shown: str, *, max_seconds: float, max_frames: int, timeout: float
-) -> VideoFingerprint:
+    container: Any,
+    shown: str,
+    windows: _Windows,
+    *,
+    grid: int,
+    max_seconds: float,
+    max_frames: int,
+    max_pixels: int,
+    timeout: float,
+) -> float:
+    """Decode into ``windows``; returns the clip's duration in seconds."""
     import av
     import numpy as np
+    from av.video.reformatter import VideoReformatter
 
     if not container.streams.video:
         raise InputError(f"{shown}: no video stream")
     stream = container.streams.video[0]
+    ctx = stream.codec_context
+    _check_size(shown, ctx.width, ctx.height, max_pixels)
+    # The decoder itself refuses larger pictures (a header may understate them), and a
+    # fixed thread count bounds the frames held in flight.
+    ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
+    ctx.thread_count = _DECODE_THREADS
     # Frames no other frame refers to are dropped undecoded (B-frames, mostly): the
     # next frame stands in, and averaging over a window hides the gap.
-    stream.codec_context.skip_frame = "NONREF"
+    ctx.skip_frame = "NONREF"
     stream.thread_type = "AUTO"
     rate = stream.average_rate or stream.guessed_rate
     nominal_step = 1.0 / float(rate) if rate else 1 / 25
     deadline = time.monotonic() + timeout
-    windows = _Windows()
+    scaler = VideoReformatter()  # one scaler for the clip, not one per frame
     origin: float | None = None
     last_time = frame_step = 0.0
     frames = packets = bad = 0
@@ -373,6 +546,7 @@ def _decode(
                 break
             continue
         for frame in decoded:
+            _check_size(shown, frame.width, frame.height, max_pixels)
             t = frame.time
             if t is None:  # no timestamp: assume the nominal frame rate
                 t = 0.0 if origin is None else origin + last_time + nominal_step
@@ -393,10 +567,10 @@ def _decode(
             if pick == last_pick:
                 continue  # this quarter-window already has its frame
             last_pick = pick
-            grey = frame.reformat(
-                width=_GRID, height=_GRID, format="gray", interpolation="AREA"
+            grey = scaler.reformat(
+                frame, width=grid, height=grid, format="gray", interpolation="AREA", threads=1
             ).to_ndarray()
-            windows.add(pick // _PICKS_PER_WINDOW, np.asarray(grey, dtype=np.float64))
+            windows.add(pick // _PICKS_PER_WINDOW, np.asarray(grey, dtype=np.uint8))
         if past_end:
             break
     if origin is None:
@@ -405,10 +579,142 @@ def _decode(
     windows.finish(duration)
     if duration < SAMPLE_PERIOD / 2:
         raise InputError(f"{shown}: a still image or a single frame, not a video")
-    if not windows.hashes:
-        raise InputError(f"{shown}: every frame is blank; nothing to fingerprint")
+    return duration
+
+
+def _decoder_options(max_pixels: int) -> dict[str, str]:
+    return {"max_pixels": str(max_pixels), "threads": str(_DECODE_THREADS)}
+
+
+def _check_size(shown: str, width: int | None, height: int | None, max_pixels: int) -> None:
+    if width and height and width * height > max_pixels:
+        raise InputError(
+            f"{shown}: video frames of {width}x{height} are larger than the "
+            f"{max_pixels:,}-pixel limit; refused before decoding"
+        )
+
+
+def _finish_v1(windows: _Windows, duration: float) -> VideoFingerprint:
+    import numpy as np
+
+    basis = _dct_basis(_GRID - 2 * _MARGIN)
+    taper = _taper(_GRID - 2 * _MARGIN)
+    hashes: list[int] = []
+    stamps: list[float] = []
+    for image, slot, repeat in zip(windows.images, windows.slots, windows.repeats, strict=True):
+        h = _hash_window(np.asarray(image, dtype=np.float64), basis, taper)
+        if h is None:
+            continue
+        for s in range(slot, slot + repeat + 1):
+            hashes.append(h)
+            stamps.append(round(s * SAMPLE_PERIOD, 3))
+    return VideoFingerprint(ALGORITHM_V1, tuple(hashes), tuple(stamps), round(duration, 3))
+
+
+def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the picture inside bars or a blurred fill.
+
+    Detail is the mean absolute difference between neighbouring cells, per row and per
+    column, taken as the median over (a sample of) the windows. Edge rows and columns
+    whose detail stays below ``_BORDER_DETAIL`` of the centre's are border.
+    """
+    import numpy as np
+
+    n = stack.shape[0]
+    sample = stack[np.linspace(0, n - 1, min(n, 64)).astype(int)].astype(np.float32)
+    gx = np.abs(np.diff(sample, axis=2))  # (k, H, W-1)
+    gy = np.abs(np.diff(sample, axis=1))  # (k, H-1, W)
+    size = stack.shape[1]
+    col = np.median(gx.mean(axis=1), axis=0)  # detail between columns c and c+1
+    row = np.median(gy.mean(axis=2), axis=0)
+
+    def side(profile: npt.NDArray[np.float32], centre: float) -> int:
+        """Cells of border at the start of ``profile``: the last edge (a step in detail
+        well above the centre's) behind which detail stays low, or a flat run."""
+        cum = np.cumsum(profile)
+        peak = np.maximum.accumulate(profile)
+        lo = 0
+        for i in range(size // 50, int(len(profile) * (1 - _MIN_CONTENT) / 2)):
+            outer = float(cum[i - 1]) / i
+            if outer < _FLAT_BORDER * centre:
+                lo = i  # bars of one colour: no detail at all
+            elif (
+                outer < _BORDER_DETAIL * centre
+                and profile[i] >= _EDGE * centre
+                and profile[i] >= peak[i]  # the first edge: not one inside the picture
+            ):
+                lo = i + 1  # a blurred fill or noisy bars, then a sharp edge
+        return lo
+
+    def extent(profile: npt.NDArray[np.float32]) -> tuple[int, int]:
+        m = len(profile)
+        # The busier part of the middle: calm stretches of the picture itself (sky, a
+        # wall) must not make a blurred fill look busy by comparison.
+        centre = float(np.percentile(profile[m // 4 : m - m // 4], 75))
+        if centre <= 0.5:
+            return 0, size  # no detail to tell a border by
+        # Pads centre the picture: of two unequal borders only the narrower is taken on
+        # both sides (a calm edge of the picture itself, a sky or a wall, is not a pad).
+        cut = min(side(profile, centre), side(profile[::-1], centre))
+        lo, hi = cut, size - cut
+        if hi - lo < _MIN_CONTENT * size:
+            return 0, size
+        return lo, hi
+
+    top, bottom = extent(row)
+    left, right = extent(col)
+    return top, bottom, left, right
+
+
+def _resampler(n_out: int, lo: int, hi: int, n_in: int) -> npt.NDArray[np.float32]:
+    """An (n_out, n_in) area-averaging matrix mapping cells lo..hi onto n_out cells."""
+    import numpy as np
+
+    edges = np.linspace(lo, hi, n_out + 1)
+    m = np.zeros((n_out, n_in), dtype=np.float32)
+    for i in range(n_out):
+        a, b = edges[i], edges[i + 1]
+        for c in range(math.floor(a), min(n_in, math.ceil(b))):
+            overlap = min(b, c + 1) - max(a, c)
+            if overlap > 0:
+                m[i, c] = overlap
+        m[i] /= max(m[i].sum(), 1e-9)
+    return m
+
+
+def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
+    import numpy as np
+
+    if not windows.images:
+        return VideoFingerprint(ALGORITHM_V2, (), (), round(duration, 3))
+    stack = np.stack(windows.images)
+    top, bottom, left, right = _content_box(stack)
+    rows = _resampler(_SIDE2, top, bottom, stack.shape[1])
+    cols = _resampler(_SIDE2, left, right, stack.shape[2])
+    small = rows @ stack.astype(np.float32) @ cols.T
+    taper = _taper(_SIDE2).astype(np.float32)
+    basis = _dct_basis(_SIDE2, _FREQS2).astype(np.float32)
+    means = (small * taper).sum(axis=(1, 2)) / taper.sum()
+    weighted = (small - means[:, None, None]) * taper
+    rms = np.sqrt((weighted * weighted).mean(axis=(1, 2)))
+    coeffs = basis @ weighted @ basis.T
+    even, odd = _v2_order()
+    order = even + odd
+    vec = coeffs[:, [u for u, _ in order], [v for _, v in order]]
+    peak = np.abs(vec).max(axis=1, keepdims=True)
+    q = np.clip(np.rint(vec / np.maximum(peak, 1e-9) * 127), -127, 127).astype(np.int8)
+    chunks: list[bytes] = []
+    stamps: list[float] = []
+    for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
+        if rms[k] < _FLAT_STD:
+            continue
+        row = q[k].tobytes()
+        for s in range(slot, slot + repeat + 1):
+            chunks.append(row)
+            stamps.append(round(s * SAMPLE_PERIOD, 3))
+    descriptors = b"".join(chunks)
     return VideoFingerprint(
-        ALGORITHM, tuple(windows.hashes), tuple(windows.stamps), round(duration, 3)
+        ALGORITHM_V2, _hashes_of(descriptors), tuple(stamps), round(duration, 3), descriptors
     )
 
 
@@ -457,17 +763,23 @@ def compare(
     min_correlation: float = MIN_CORRELATION,
     min_distinct: int = MIN_DISTINCT,
 ) -> Match | None:
-    """Find the time offset under which ``a`` and ``b`` show the same content, or None.
+    """Find the alignment under which ``a`` (a query) and ``b`` (an original) show the
+    same content, or None. Both must use the same algorithm.
 
-    Every whole-window offset is scored by how many sample pairs it lines up within
-    ``max_distance`` bits; the best few are checked in full. A match needs at least
-    ``min_matches`` such pairs, ``min_ratio`` of the samples both clips have over the
-    shared span, ``min_distinct`` mutually different matching samples, and a temporal
-    correlation of at least ``min_correlation`` (see :class:`Match`).
+    v2 fingerprints are compared by :func:`_compare_v2` (the keyword thresholds are
+    v1's). v1: every whole-window offset is scored by how many sample pairs it lines up
+    within ``max_distance`` bits; the best few are checked in full. A match needs at
+    least ``min_matches`` such pairs, ``min_ratio`` of the samples both clips have over
+    the shared span, ``min_distinct`` mutually different matching samples, and a
+    temporal correlation of at least ``min_correlation`` (see :class:`Match`).
     """
     import numpy as np
 
-    if a.algorithm != ALGORITHM or b.algorithm != ALGORITHM or not a.hashes or not b.hashes:
+    if a.algorithm != b.algorithm or not a.hashes or not b.hashes:
+        return None
+    if a.algorithm == ALGORITHM_V2:
+        return _compare_v2(a, b)
+    if a.algorithm != ALGORITHM_V1:
         return None
     ha, hb = _as_array(a), _as_array(b)
     dist = _popcount(ha[:, None] ^ hb[None, :])
@@ -544,6 +856,121 @@ def _distinct(hashes: npt.NDArray[np.uint64]) -> int:
     return len(kept)
 
 
+def _unit_descriptors(fp: VideoFingerprint) -> npt.NDArray[np.float32]:
+    """Each window's descriptor as a unit vector; from the hash bits (+-1) when the
+    fingerprint carries hashes only."""
+    import numpy as np
+
+    d: npt.NDArray[np.float32]
+    if fp.descriptors:
+        raw = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)
+        d = raw.astype(np.float32)
+    else:
+        bits = (np.array(fp.hashes, dtype=np.uint64)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
+        d = bits.astype(np.float32) * 2 - 1
+    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    return np.asarray(d / np.maximum(norm, 1e-9), dtype=np.float32)
+
+
+def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
+    """v2: vote for (orientation, speed, offset) with the hashes, judge with descriptors."""
+    import numpy as np
+
+    ha, hb = _as_array(a), _as_array(b)
+    sa = np.rint(np.array(a.timestamps) / SAMPLE_PERIOD).astype(np.int64)
+    sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
+    da, db = _unit_descriptors(a), _unit_descriptors(b)
+    flip = np.ones(2 * _HALF, dtype=np.float32)
+    flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
+    span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
+    candidates: list[tuple[float, bool, float, int]] = []
+    for mirrored in (False, True):
+        hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
+        dist = _popcount(ha[:, None] ^ hb_o[None, :])
+        hit = dist <= V2_VOTE_DISTANCE
+        ia, ib = np.nonzero(hit)
+        if len(ia) == 0:
+            continue
+        w = 1.0 - dist[ia, ib] / (2.0 * (V2_VOTE_DISTANCE + 1))
+        for speed in SPEEDS:
+            bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
+            votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
+            for o in np.argsort(votes)[::-1][:2]:
+                if votes[o] > 0:
+                    candidates.append((float(votes[o]), mirrored, speed, int(o) - span))
+    candidates.sort(key=lambda c: -c[0])
+    index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
+    index_b[sb] = np.arange(len(sb))
+    best: Match | None = None
+    best_hashes = ha
+    for votes_for, mirrored, speed, off in candidates[:_CANDIDATES]:
+        if votes_for < V2_MIN_MATCHES / 2:
+            break  # too few votes for any alignment to hold
+        j = np.rint(speed * sa + off).astype(np.int64)
+        inside = (j >= 0) & (j < len(index_b))
+        ia = np.nonzero(inside)[0]
+        ib = index_b[j[inside]]
+        ia, ib = ia[ib >= 0], ib[ib >= 0]
+        if len(ia) < V2_MIN_MATCHES:
+            continue
+        x = da[ia]
+        y = db[ib] * flip if mirrored else db[ib]
+        cos = (x * y).sum(axis=1)
+        ok = cos >= V2_PAIR_COSINE
+        matched, shared = int(ok.sum()), len(ia)
+        if matched < V2_MIN_MATCHES or matched < V2_MIN_RATIO * shared:
+            continue
+        rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
+        ex, ey = float((rx * rx).sum(axis=1).mean()), float((ry * ry).sum(axis=1).mean())
+        still = max(ex, ey) < V2_MOVING
+        if still:
+            if float(np.median(cos)) < V2_STILL_COSINE or matched < V2_STILL_RATIO * shared:
+                continue
+            corr = 1.0
+        else:
+            norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
+            corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
+            if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
+                continue
+        ta = np.array(a.timestamps)[ia[ok]]
+        tb = np.array(b.timestamps)[ib[ok]]
+        found = Match(
+            similarity=round(matched / shared, 4),
+            correlation=round(corr, 4),
+            a_start=float(ta.min()),
+            a_end=round(float(ta.max()) + SAMPLE_PERIOD, 3),
+            b_start=float(tb.min()),
+            b_end=round(float(tb.max()) + SAMPLE_PERIOD, 3),
+            offset=round(off * SAMPLE_PERIOD, 3),
+            matched_samples=matched,
+            distinct_samples=0,  # counted once, for the alignment that wins
+            mirrored=mirrored,
+            speed=speed,
+            still=still,
+            algorithm=ALGORITHM_V2,
+        )
+        if best is None or _rank(found) > _rank(best):
+            best, best_hashes = found, ha[ia[ok]]
+    if best is None:
+        return None
+    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes))
+
+
+def _rank(m: Match) -> float:
+    """Of several alignments that hold, the closest wins; normal speed and orientation
+    unless another is clearly better (a zoom sped up looks much like itself)."""
+    return m.similarity + m.correlation - 0.1 * (m.speed != 1.0) - 0.05 * m.mirrored
+
+
+def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
+    """The sample hashes a repository should look ``fp`` up by: its own and, for v2,
+    those of its mirror image (the odd half inverted), so that a mirrored copy shares
+    every index band with its original, not only the two mirror-invariant ones."""
+    if fp.algorithm != ALGORITHM_V2:
+        return fp.hashes
+    return fp.hashes + tuple(h ^ _FLIP_MASK for h in fp.hashes)
+
+
 # -- C2PA soft binding -------------------------------------------------------------------
 
 
@@ -560,10 +987,11 @@ def from_soft_binding(data: dict[str, Any]) -> VideoFingerprint | None:
     """The fingerprint in a soft-binding assertion, or None if it uses another algorithm.
 
     Accepts the whole assertion (with ``label`` and ``data``) or just its ``data``.
-    Raises :class:`FingerprintError` when it claims our algorithm but is malformed.
+    Raises :class:`FingerprintError` when it claims one of our algorithms but is
+    malformed or is not what its ``alg`` says.
     """
     body = data.get("data", data) if isinstance(data, dict) else None
-    if not isinstance(body, dict) or body.get("alg") != ALGORITHM:
+    if not isinstance(body, dict) or body.get("alg") not in ALGORITHMS:
         return None
     blocks = body.get("blocks")
     if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
@@ -575,4 +1003,7 @@ def from_soft_binding(data: dict[str, Any]) -> VideoFingerprint | None:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise FingerprintError("soft binding value is not base64") from exc
-    return VideoFingerprint.from_bytes(raw)
+    fp = VideoFingerprint.from_bytes(raw)
+    if fp.algorithm != body.get("alg"):
+        raise FingerprintError("soft binding value is not of the algorithm it names")
+    return fp

@@ -1,13 +1,23 @@
 """The perceptual video fingerprint: what it survives, what it tells apart, how it fails.
 
-Every clip is real H.264/VP9 made by tests/videogen.py with PyAV: textured
-backgrounds, moving shapes, pans and cuts, 160x120, 8 s, 25 fps, AAC audio.
+Synthetic clips are real H.264/VP9 made by tests/videogen.py with PyAV: textured
+backgrounds, moving shapes, pans and cuts, 160x120, 8 s, 25 fps, AAC audio. Real
+material comes from fixtures/third_party: photographs (scikit-image, CC0 / public
+domain) animated the way an app's photo-to-video feature does, and an excerpt of a film
+(Big Buck Bunny, CC BY 3.0). The accuracy on a large real set is measured by
+bench/fingerprint_accuracy.py, not here.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
+import itertools
+import json
+import math
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +29,8 @@ from hypothesis import strategies as st
 from provenance.errors import InputError, ProvenanceError
 from provenance.fingerprint import (
     ALGORITHM,
+    ALGORITHM_V1,
+    ALGORITHM_V2,
     SAMPLE_PERIOD,
     SOFT_BINDING_LABEL,
     FingerprintError,
@@ -27,6 +39,7 @@ from provenance.fingerprint import (
     compare,
     compute,
     from_soft_binding,
+    query_hashes,
     soft_binding_assertion,
 )
 
@@ -37,6 +50,7 @@ from .videogen import (
     cached_transform,
     encode_frames,
     make_audio_only,
+    make_dimension_bomb,
     write_garbage,
 )
 
@@ -83,6 +97,9 @@ def _recovered(original_fp: VideoFingerprint, copy: Path) -> Match:
         "crop 5% each side",
         "fps 25 -> 15",
         "corner logo",
+        "horizontal flip",
+        "pad into 9:16, black bars",
+        "pad into 16:9, blurred fill",
     ],
 )
 def test_transformed_copy_is_recovered_in_place(
@@ -90,6 +107,7 @@ def test_transformed_copy_is_recovered_in_place(
 ) -> None:
     match = _recovered(original_fp, cached_transform(clip_dir, original, transform))
     assert match.offset == 0.0
+    assert match.mirrored == (transform == "horizontal flip")
     assert match.similarity >= 0.6
     # Nearly the whole clip is covered, not a lucky stretch of it.
     assert match.a_end - match.a_start >= original_fp.duration - 1.0
@@ -158,12 +176,32 @@ def test_clips_on_the_same_static_background_do_not_match(clip_dir: Path) -> Non
     assert compare(b, a) is None
 
 
-def test_a_still_picture_alone_never_matches() -> None:
-    """Thirty identical samples are one piece of evidence, not thirty."""
-    still = VideoFingerprint(
-        ALGORITHM, (0x0123_4567_89AB_CDEF,) * 30, tuple(i * SAMPLE_PERIOD for i in range(30)), 7.5
+def test_speed_change_is_recovered_with_its_speed(
+    clip_dir: Path, original: Path, original_fp: VideoFingerprint
+) -> None:
+    copy = compute(cached_transform(clip_dir, original, "speed 1.1x"))
+    # The query is the copy: its second 1.0 shows the original's second 1.1.
+    match = compare(copy, original_fp)
+    assert match is not None and match.speed == pytest.approx(1.1)
+    assert "1.1x" in match.explain()
+
+
+def test_v1_still_pictures_never_match_v2_ones_match_only_themselves() -> None:
+    """v1 took thirty identical samples for one piece of evidence and refused them; v2
+    matches a still clip on its content, with a stricter threshold, and says so."""
+    stamps = tuple(i * SAMPLE_PERIOD for i in range(30))
+    v1 = VideoFingerprint(ALGORITHM_V1, (0x0123_4567_89AB_CDEF,) * 30, stamps, 7.5)
+    assert compare(v1, v1) is None
+    still = VideoFingerprint(ALGORITHM_V2, (0x0123_4567_89AB_CDEF,) * 30, stamps, 7.5)
+    match = compare(still, still)
+    assert match is not None and match.still and match.similarity == 1.0
+    assert "still picture" in match.explain()
+    other = VideoFingerprint(
+        ALGORITHM_V2, (0x0123_4567_89AB_CDEF ^ 0x0F0F_0F0F_F0F0_F0F0,) * 30, stamps, 7.5
     )
-    assert compare(still, still) is None
+    assert compare(still, other) is None
+    # v1 and v2 fingerprints are never compared with each other.
+    assert compare(v1, still) is None
 
 
 def test_identical_fingerprints_match_fully(original_fp: VideoFingerprint) -> None:
@@ -288,7 +326,18 @@ def test_input_error_is_a_provenance_error() -> None:
 def test_bytes_round_trip_and_size(original_fp: VideoFingerprint) -> None:
     data = original_fp.to_bytes()
     assert VideoFingerprint.from_bytes(data) == original_fp
-    assert len(data) <= 14 + 8 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+    # 64 descriptor bytes per 0.25 s window: 15 KB a minute.
+    assert len(data) <= 15 + 64 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+
+
+def test_v1_fingerprints_are_still_made_read_and_matched(clip_dir: Path, original: Path) -> None:
+    v1 = compute(original, algorithm=ALGORITHM_V1)
+    assert v1.algorithm == ALGORITHM_V1 and not v1.descriptors
+    assert VideoFingerprint.from_bytes(v1.to_bytes()) == v1
+    assert from_soft_binding(soft_binding_assertion(v1)) == v1
+    copy = compute(cached_transform(clip_dir, original, "re-encode CRF 32"), algorithm=ALGORITHM_V1)
+    match = compare(copy, v1)
+    assert match is not None and match.algorithm == ALGORITHM_V1
 
 
 @st.composite
@@ -297,7 +346,8 @@ def fingerprints(draw: st.DrawFn) -> VideoFingerprint:
     hashes = draw(st.lists(st.integers(0, 2**64 - 1), min_size=len(slots), max_size=len(slots)))
     duration = draw(st.integers(0, 600_000)) / 1000
     stamps = tuple(round(s * SAMPLE_PERIOD, 3) for s in slots)
-    return VideoFingerprint(ALGORITHM, tuple(hashes), stamps, duration)
+    algorithm = draw(st.sampled_from([ALGORITHM_V1, ALGORITHM_V2]))
+    return VideoFingerprint(algorithm, tuple(hashes), stamps, duration)
 
 
 @given(fingerprints())
@@ -328,7 +378,7 @@ def test_unserialisable_fingerprints_are_refused() -> None:
 def test_soft_binding_assertion(original_fp: VideoFingerprint) -> None:
     assertion = soft_binding_assertion(original_fp)
     assert assertion["label"] == SOFT_BINDING_LABEL == "c2pa.soft-binding"
-    assert assertion["data"]["alg"] == ALGORITHM == "org.provcheck.vphash.v1"
+    assert assertion["data"]["alg"] == ALGORITHM == "org.provcheck.vphash.v2"
     (block,) = assertion["data"]["blocks"]
     assert block["scope"] == {}
     assert base64.b64decode(block["value"]) == original_fp.to_bytes()
@@ -344,3 +394,192 @@ def test_soft_binding_of_another_algorithm_is_ignored_and_ours_checked() -> None
         from_soft_binding({"alg": ALGORITHM, "blocks": [{"scope": {}, "value": "%%%"}]})
     with pytest.raises(FingerprintError):
         from_soft_binding({"alg": ALGORITHM, "blocks": [{"scope": {}, "value": "AAAA"}]})
+    # A value that is not of the algorithm its alg names.
+    v1 = VideoFingerprint(ALGORITHM_V1, (1,), (0.0,), 1.0)
+    value = base64.b64encode(v1.to_bytes()).decode()
+    with pytest.raises(FingerprintError, match="not of the algorithm"):
+        from_soft_binding({"alg": ALGORITHM_V2, "blocks": [{"scope": {}, "value": value}]})
+
+
+# -- real material: photographs animated like an app does, a film excerpt -----------------
+
+THIRD_PARTY = Path(__file__).resolve().parents[1] / "fixtures" / "third_party"
+PHOTOS = THIRD_PARTY / "scikit-image"
+BUNNY = THIRD_PARTY / "big-buck-bunny" / "bbb-320x180-5s.mp4"
+
+# (zoom at start, at end, centre x at start, at end): slow, eased, as photo-to-video apps do.
+MOTIONS = {
+    "zoom-in": (1.0, 1.2, 0.5, 0.5),
+    "pan-right": (1.15, 1.15, 0.42, 0.58),
+    "still": (1.0, 1.0, 0.5, 0.5),
+}
+
+
+def _photo(stem: str) -> np.ndarray:
+    import av
+
+    with av.open(str(PHOTOS / f"{stem}.jpg")) as c:
+        return np.asarray(next(c.decode(video=0)).to_ndarray(format="rgb24"))
+
+
+def _animate(stem: str, motion: str, size: tuple[int, int] = (180, 320), seconds: float = 4.0):  # type: ignore[no-untyped-def]
+    """(time, frame) of a photo covering a vertical frame, zoomed/panned smoothly."""
+    import av
+
+    img = _photo(stem)
+    w, h = size
+    ih, iw = img.shape[:2]
+    z0, z1, x0, x1 = MOTIONS[motion]
+    ch0 = ih if iw / ih > w / h else iw * h / w
+    fps = 15
+    n = round(seconds * fps)
+    for k in range(n):
+        s = 0.5 - 0.5 * math.cos(math.pi * k / (n - 1))
+        zoom = z0 + (z1 - z0) * s
+        ch = int(ch0 / zoom)
+        cw = int(ch * w / h)
+        cx = (x0 + (x1 - x0) * s) * iw
+        left = int(min(max(cx - cw / 2, 0), iw - cw))
+        top = (ih - ch) // 2
+        crop = np.ascontiguousarray(img[top : top + ch, left : left + cw])
+        frame = av.VideoFrame.from_ndarray(crop, format="rgb24").reformat(width=w, height=h)
+        yield k / fps, frame.to_ndarray(format="rgb24")
+
+
+@pytest.fixture(scope="session")
+def real_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("real")
+
+
+def _clip(real_dir: Path, stem: str, motion: str) -> Path:
+    path = real_dir / f"{stem}-{motion}.mp4"
+    return path if path.exists() else encode_frames(path, _animate(stem, motion), fps=15)
+
+
+def test_photo_to_video_copy_mirrored_and_padded_is_recovered(real_dir: Path) -> None:
+    """The way short clips travel: a vertical photo animation re-posted mirrored, inside a
+    16:9 frame with a blurred fill, re-encoded."""
+    from .videogen import _boxed, _decoded, _mirrored
+
+    original = _clip(real_dir, "chelsea", "zoom-in")
+    frames = ((t, _boxed(_mirrored(img), 320, 180, "blur")) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / "chelsea-reposted.mp4", frames, fps=15, crf=30)
+    match = compare(compute(copy), compute(original))
+    assert match is not None and match.mirrored and not match.still
+    assert match.similarity >= 0.9 and match.offset == 0.0
+
+
+def test_same_photo_with_another_motion_is_another_clip(real_dir: Path) -> None:
+    """A different generation from one photo is not a copy of the first."""
+    zoom = compute(_clip(real_dir, "chelsea", "zoom-in"))
+    pan = compute(_clip(real_dir, "chelsea", "pan-right"))
+    still = compute(_clip(real_dir, "chelsea", "still"))
+    for a, b in itertools.permutations([zoom, pan, still], 2):
+        assert compare(a, b) is None
+
+
+def test_still_clip_matches_its_copy_and_no_other_still(real_dir: Path) -> None:
+    from .videogen import reencode
+
+    still = compute(_clip(real_dir, "coffee", "still"))
+    copy = compute(reencode(_clip(real_dir, "coffee", "still"), real_dir / "coffee-crf35", crf=35))
+    match = compare(copy, still)
+    assert match is not None and match.still and match.correlation == 1.0
+    for other in ("chelsea", "astronaut"):
+        assert compare(compute(_clip(real_dir, other, "still")), still) is None
+
+
+def test_film_excerpt_matches_its_copy_not_the_next_scene(real_dir: Path) -> None:
+    from .videogen import trim
+
+    first = trim(BUNNY, real_dir / "bunny-a", 0.0, 2.6)  # 0 - 2.6 s
+    second = trim(BUNNY, real_dir / "bunny-b", 2.6, 0.0)  # 2.6 s - end
+    whole = compute(BUNNY)
+    a, b = compute(first), compute(second)
+    assert compare(a, b) is None and compare(b, a) is None
+    match = compare(b, whole)
+    assert match is not None and match.offset == pytest.approx(2.5, abs=0.25)
+
+
+# -- decompression bombs ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 0.75 MB H.264 MP4 of 16000x16000 frames (see fixtures/hostile/README.md)."""
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "h264-16000x16000.mp4.gz"
+    path = tmp_path_factory.mktemp("bomb") / "huge.mp4"
+    path.write_bytes(gzip.decompress(src.read_bytes()))
+    return path
+
+
+_MEASURE = """
+import json, resource, sys
+from provenance import fingerprint, thumbnails
+out = {}
+try:
+    fingerprint.compute(sys.argv[1])
+except Exception as exc:
+    out["error"] = f"{type(exc).__name__}: {exc}"
+out["thumbnail"] = thumbnails.frame_thumbnail(sys.argv[1]) is not None
+out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def _measure(path: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def test_a_decompression_bomb_is_refused_before_a_frame_is_decoded(bomb: Path) -> None:
+    got = _measure(bomb)
+    assert "16000x16000" in str(got["error"]) and "huge.mp4" in str(got["error"])
+    assert str(got["error"]).startswith("InputError")
+    assert got["thumbnail"] is False
+    # One decoded frame would be ~384 MB; the interpreter with NumPy and PyAV is ~120 MB.
+    assert float(got["rss_mb"]) < 250  # type: ignore[arg-type]
+
+
+def test_a_bitstream_that_understates_nothing_is_bounded_by_the_decoder(tmp_path: Path) -> None:
+    """Declared 64x64 in the container, 16000x16000 in every JPEG frame: the decoder's
+    own limit refuses the frames, so nothing is fingerprinted and memory stays small."""
+    path = make_dimension_bomb(tmp_path / "liar.mp4", header=False)
+    got = _measure(path)
+    assert "error" in got and "liar.mp4" in str(got["error"])
+    assert float(got["rss_mb"]) < 250  # type: ignore[arg-type]
+
+
+def test_the_pixel_limit_is_a_parameter(bomb: Path, original: Path) -> None:
+    with pytest.raises(InputError, match="larger than the 100-pixel limit"):
+        compute(original, max_pixels=100)
+
+
+def test_a_mirror_inverts_only_the_odd_half_of_each_hash(
+    clip_dir: Path, original: Path, original_fp: VideoFingerprint
+) -> None:
+    """Bits 0-31 survive a mirror (the repository's first two index bands), bits 32-63
+    are inverted: query_hashes() gives a repository both forms to look up."""
+    mirrored = compute(cached_transform(clip_dir, original, "horizontal flip"))
+    low = [
+        bin((a ^ b) & 0xFFFFFFFF).count("1")
+        for a, b in zip(mirrored.hashes, original_fp.hashes, strict=False)
+    ]
+    high = [
+        bin((a ^ b) >> 32).count("1")
+        for a, b in zip(mirrored.hashes, original_fp.hashes, strict=False)
+    ]
+    assert np.median(low) <= 4 and np.median(high) >= 28
+    variants = query_hashes(mirrored)
+    assert variants[: len(mirrored.hashes)] == mirrored.hashes
+    back = [
+        bin(a ^ b).count("1")
+        for a, b in zip(variants[len(mirrored.hashes) :], original_fp.hashes, strict=False)
+    ]
+    assert np.median(back) <= 6

@@ -26,6 +26,7 @@ __all__ = [
     "encode_frames",
     "make_audio_only",
     "make_clip",
+    "make_dimension_bomb",
     "transform",
     "write_garbage",
 ]
@@ -364,6 +365,48 @@ def change_fps(src: Path, dst: Path, fps: int = 15) -> Path:
     return encode_frames(dst.with_suffix(".mp4"), out(), fps=fps, crf=23)
 
 
+def _mirrored(img: Frame) -> Frame:
+    return np.ascontiguousarray(img[:, ::-1])
+
+
+def _boxed(img: Frame, width: int, height: int, fill: str) -> Frame:
+    """Fit ``img`` into ``width`` x ``height``: black bars, or (``blur``) the picture
+    itself scaled to cover the frame and blurred, as apps fill a 16:9 frame."""
+    h, w = img.shape[:2]
+    scale = min(width / w, height / h)
+    fh, fw = _even(int(h * scale)), _even(int(w * scale))
+    inner = _resize(img, fh, fw)
+    if fill == "blur":
+        cover = max(width / w, height / h)
+        big = _resize(img, _even(int(h * cover) + 2), _even(int(w * cover) + 2))
+        y, x = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
+        canvas = big[y : y + height, x : x + width]
+        tiny = _resize(np.ascontiguousarray(canvas), max(2, height // 16), max(2, width // 16))
+        canvas = _resize(tiny, height, width)  # a strong blur: down to 1/16 and back up
+    else:
+        canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    canvas = canvas.copy()
+    y, x = (height - fh) // 2, (width - fw) // 2
+    canvas[y : y + fh, x : x + fw] = inner
+    return canvas
+
+
+def change_speed(src: Path, dst: Path, speed: float = 1.1) -> Path:
+    """Play ``speed`` times as fast: every frame keeps its picture, its time shrinks."""
+    fps = _fps_of(src)
+    frames = ((t / speed, img) for t, img in _decoded(src))
+    resampled = ((round(t * fps) / fps, img) for t, img in frames)
+
+    def unique() -> Iterator[tuple[float, Frame]]:
+        last = -1.0
+        for t, img in resampled:
+            if t > last:
+                last = t
+                yield t, img
+
+    return encode_frames(dst.with_suffix(".mp4"), unique(), fps=fps, crf=23)
+
+
 def _platform(img: Frame) -> Frame:
     return _badged(_scaled(_cropped(img, 0.04)))
 
@@ -381,6 +424,10 @@ TRANSFORMS: dict[str, Callable[[Path, Path], Path]] = {
     "fps 25 -> 15": change_fps,
     "corner logo": _per_frame(_badged),
     "combined: crop 4%+50%+logo+CRF 35": _per_frame(_platform, crf=35),
+    "horizontal flip": _per_frame(_mirrored),
+    "pad into 9:16, black bars": _per_frame(lambda i: _boxed(i, 136, 240, "black")),
+    "pad into 16:9, blurred fill": _per_frame(lambda i: _boxed(i, 320, 180, "blur")),
+    "speed 1.1x": change_speed,
 }
 
 
@@ -421,3 +468,43 @@ def cached_transform(root: Path, src: Path, name: str) -> Path:
     stem = f"{src.stem}--{_slug(name)}"
     done = list(root.glob(stem + ".*"))
     return done[0] if done else transform(name, src, root / stem)
+
+
+def make_dimension_bomb(
+    path: Path, width: int = 16000, height: int = 16000, *, header: bool = True
+) -> Path:
+    """A tiny MJPEG-in-MP4 file whose frames claim ``width`` x ``height`` pixels.
+
+    A few 64x64 JPEG frames are encoded, then each frame's SOF0 size and (with
+    ``header``) the container's sample-entry size are rewritten: a decoder that
+    believes them allocates a giant frame (16000x16000 is ~384 MB of 4:2:0 per frame)
+    for a file of a few kilobytes. Without ``header`` only the bitstream lies, so a
+    check of the container's declared size alone does not catch it.
+    """
+    img = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    with av.open(str(path), "w", format="mp4") as out:
+        vs = out.add_stream("mjpeg", rate=25)
+        vs.width = vs.height = 64
+        vs.pix_fmt = "yuvj420p"
+        for k in range(5):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = k
+            for pkt in vs.encode(frame):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    data = bytearray(path.read_bytes())
+    size = width.to_bytes(2, "big"), height.to_bytes(2, "big")
+    at = 0
+    while (at := data.find(b"\xff\xc0", at)) != -1:  # SOF0: length, precision, height, width
+        data[at + 5 : at + 7], data[at + 7 : at + 9] = size[1], size[0]
+        at += 2
+    if header:
+        # VisualSampleEntry: 4-byte size, the 'mp4v'/'jpeg' type, then 24 bytes before
+        # width and height (16 bits each).
+        for kind in (b"mp4v", b"jpeg"):
+            at = data.find(kind)
+            if at != -1 and data.find(b"stsd") < at:
+                data[at + 28 : at + 30], data[at + 30 : at + 32] = size[0], size[1]
+    path.write_bytes(bytes(data))
+    return path

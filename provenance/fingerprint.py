@@ -77,7 +77,7 @@ __all__ = [
 
 ALGORITHM_V1 = "org.provcheck.vphash.v1"
 ALGORITHM_V2 = "org.provcheck.vphash.v2"
-ALGORITHM = ALGORITHM_V2  # what compute() makes unless asked otherwise
+ALGORITHM = ALGORITHM_V1  # what compute() makes unless asked otherwise (v2: see below)
 ALGORITHMS = (ALGORITHM_V2, ALGORITHM_V1)
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 SAMPLE_PERIOD = 0.25  # seconds per sample window; part of both algorithms, never change
@@ -410,7 +410,8 @@ def compute(
         import av
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ProvenanceError(
-            "video fingerprints need PyAV and NumPy: pip install 'provcheck[video]'"
+            "video fingerprints need PyAV and NumPy (provcheck depends on both; the "
+            "installation is incomplete): pip install av numpy"
         ) from exc
     if not os.path.isfile(name):
         raise InputError(f"{shown}: not a readable file")

@@ -194,14 +194,16 @@ def discover(
 
 
 def _worker_main(conn: Connection, trust: TrustConfig, options: dict[str, Any]) -> None:
-    # The very pipeline `verify` runs (provenance.verify.Verifier), in an isolated process.
+    # The very pipeline `verify` runs (provenance.verification.Verifier), in an isolated
+    # process; the repository is opened there from its spec (a path or any store URL).
     from .verification import Verifier
 
     repository = None
     if options.get("repository") is not None:
-        from .repository import SQLiteRepository
+        from .repository import default_repository, open_repository
 
-        repository = SQLiteRepository(options["repository"] or None)
+        spec = options["repository"]
+        repository = open_repository(spec) if spec else default_repository()
     with Verifier(
         trust,
         remote_manifests=options.get("remote_manifests", False),

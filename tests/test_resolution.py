@@ -255,3 +255,24 @@ def test_cli_recovers_through_a_served_repository(world: dict[str, Path], server
     assert result["verdict"] == "stripped", proc.stderr
     assert result["recovered"]["verdict"] == "trusted"
     assert proc.returncode == 3
+
+
+def test_audit_recovers_through_a_served_repository(
+    world: dict[str, Path], server: str, tmp_path: Path
+) -> None:
+    """`provcheck audit DIR --repository URL`: each isolated worker opens the service."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for name in ("copy", "other"):
+        (folder / f"{name}.mp4").write_bytes(world[name].read_bytes())
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "provcheck", "audit", str(folder), "--format", "json"),
+            *("--trust", str(TEST_ROOT), "--repository", server),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    verdicts = {Path(r["path"]).name: r["verdict"] for r in json.loads(proc.stdout)["results"]}
+    assert verdicts == {"copy.mp4": "stripped", "other.mp4": "unsigned"}, proc.stderr

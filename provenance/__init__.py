@@ -100,7 +100,14 @@ _API: dict[str, tuple[str, ...]] = {
         "RuleOutcome",
         "gate",
     ),
-    "repository": ("RepositoryError", "SQLiteRepository"),
+    "repository": (
+        "ManifestStore",
+        "RepositoryError",
+        "SQLiteRepository",
+        "default_repository",
+        "open_repository",
+    ),
+    "resolution": ("RemoteRepository",),
     "signing": ("CallbackSigner", "IngredientSpec", "PemSigner", "SignResult", "sign"),
     "softbinding": ("lookup_file", "register_signed_file"),
     "trust": (
@@ -175,8 +182,12 @@ if _TYPE_CHECKING:
     from .policy import PolicyRefused as PolicyRefused
     from .policy import RuleOutcome as RuleOutcome
     from .policy import gate as gate
+    from .repository import ManifestStore as ManifestStore
     from .repository import RepositoryError as RepositoryError
     from .repository import SQLiteRepository as SQLiteRepository
+    from .repository import default_repository as default_repository
+    from .repository import open_repository as open_repository
+    from .resolution import RemoteRepository as RemoteRepository
     from .signing import CallbackSigner as CallbackSigner
     from .signing import IngredientSpec as IngredientSpec
     from .signing import PemSigner as PemSigner

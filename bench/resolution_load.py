@@ -38,7 +38,6 @@ from repository_bench import batches, pct  # noqa: E402
 from provenance import fingerprint as fp_mod  # noqa: E402
 from provenance.repository import open_repository  # noqa: E402
 
-
 _SERVE = (sys.executable, "-m", "provcheck", "repo", "serve", "--repository")
 
 

@@ -528,7 +528,10 @@ try:
 except Exception as exc:
     out["error"] = f"{type(exc).__name__}: {exc}"
 out["thumbnail"] = thumbnails.frame_thumbnail(sys.argv[1]) is not None
-out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve (the forked test runner's
+# own peak would count); VmHWM is this program's memory alone.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+out["rss_mb"] = int(hwm.split()[1]) / 1024
 print(json.dumps(out))
 """
 

@@ -399,12 +399,18 @@ def render_repo_matches(file: str, matches: Sequence[Any], fmt: str) -> str:
         )
     if not matches:
         return f"{_s(file)}: no match"
-    return "\n".join(
+    lines = [
         f"{_s(e.id)}  similarity {m.similarity:.2f}  this file "
         f"{m.a_start:.1f}-{m.a_end:.1f} s = original {m.b_start:.1f}-"
-        f"{m.b_end:.1f} s  ({_s(_summary_field(e.summary, 'title') or '?')})"
+        f"{m.b_end:.1f} s  (registered as {_s(_summary_field(e.summary, 'title') or '?')})"
         for e, m in matches
+    ]
+    # The row's summary is what was stored, not evidence: say so, and where it is judged.
+    lines.append(
+        "(titles as registered, not re-validated: `provcheck FILE --repository DB` "
+        "validates the original manifest under your trust)"
     )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------

@@ -34,7 +34,6 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint as fp_mod
@@ -48,6 +47,7 @@ from .repository import (
     NewEntry,
     RepositoryError,
 )
+from .repository.protocol import _StoreBase
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.applications import Starlette
@@ -367,7 +367,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class RemoteRepository:
+class RemoteRepository(_StoreBase):
     """A read-only manifest repository behind a Soft Binding Resolution API endpoint.
 
     ``lookup`` sends only the fingerprint (as a binding value). Each manifest the server
@@ -497,17 +497,6 @@ class RemoteRepository:
 
     def close(self) -> None:
         """Nothing to release: every request is its own connection."""
-
-    def __enter__(self) -> RemoteRepository:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Internals ----------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ import builtins
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ..fingerprint import FingerprintError, Match, VideoFingerprint
@@ -39,6 +38,7 @@ from .protocol import (
     _new_entry,
     _prepare,
     _Prepared,
+    _StoreBase,
     index_keys,
 )
 
@@ -90,7 +90,7 @@ SELECT NULL, coalesce(sum(n), 0)::bigint, NULL, NULL FROM c
 """
 
 
-class PostgresRepository:
+class PostgresRepository(_StoreBase):
     """A :class:`~provenance.repository.ManifestStore` in a PostgreSQL database.
 
     >>> with PostgresRepository("postgresql://provcheck@db.internal/provenance") as repo:
@@ -201,17 +201,6 @@ class PostgresRepository:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> PostgresRepository:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __len__(self) -> int:
         with self._errors("read"):
@@ -352,15 +341,6 @@ class PostgresRepository:
                 (limit, offset),
             ).fetchall()
         return [_info(str(r[0]), r[1], _float(r[2]), _bytes(r[3]), int(str(r[4]))) for r in rows]
-
-    def lookup(
-        self, fingerprint: VideoFingerprint, limit: int = 10
-    ) -> builtins.list[tuple[Entry, Match]]:
-        """Entries whose fingerprint matches, best first (at most ``limit``).
-
-        In each :class:`Match`, ``a`` is the query and ``b`` the stored clip.
-        """
-        return builtins.list(self.search(fingerprint, limit).matches)
 
     def search(self, fingerprint: VideoFingerprint, limit: int = 10) -> LookupResult:
         """:meth:`lookup`, with how many index rows and candidates it touched."""

@@ -203,6 +203,37 @@ class ManifestStore(Protocol):
     ) -> None: ...
 
 
+class _StoreBase:
+    """What every store does the same way: a context manager that closes it, and
+    ``lookup`` as the matches of ``search``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def search(self, fingerprint: VideoFingerprint, limit: int = 10) -> LookupResult:
+        raise NotImplementedError
+
+    def lookup(
+        self, fingerprint: VideoFingerprint, limit: int = 10
+    ) -> builtins.list[tuple[Entry, Match]]:
+        """Entries whose fingerprint matches, best first (at most ``limit``).
+
+        In each :class:`Match`, ``a`` is the query and ``b`` the stored clip.
+        """
+        return builtins.list(self.search(fingerprint, limit).matches)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def entry_id_for(manifest: bytes) -> str:
     """The default entry id: ``sha256:`` and the hex SHA-256 of the manifest bytes."""
     return "sha256:" + hashlib.sha256(manifest).hexdigest()

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 from ..fingerprint import FingerprintError, Match, VideoFingerprint
 from .paths import default_repository_path
@@ -31,6 +30,7 @@ from .protocol import (
     _new_entry,
     _prepare,
     _Prepared,
+    _StoreBase,
     _top_candidates,
     index_keys,
 )
@@ -64,7 +64,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
-class SQLiteRepository:
+class SQLiteRepository(_StoreBase):
     """A :class:`~provenance.repository.ManifestStore` in one SQLite file.
 
     >>> with SQLiteRepository("manifests.sqlite3") as repo:  # doctest: +SKIP
@@ -202,17 +202,6 @@ class SQLiteRepository:
             self._conn.close()
             self._conn = None
 
-    def __enter__(self) -> SQLiteRepository:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __len__(self) -> int:
         with self._errors("read"):
             return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
@@ -316,15 +305,6 @@ class SQLiteRepository:
                 (-1 if limit is None else limit, offset),
             ).fetchall()
             return [_info(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
-
-    def lookup(
-        self, fingerprint: VideoFingerprint, limit: int = 10
-    ) -> builtins.list[tuple[Entry, Match]]:
-        """Entries whose fingerprint matches, best first (at most ``limit``).
-
-        In each :class:`Match`, ``a`` is the query and ``b`` the stored clip.
-        """
-        return builtins.list(self.search(fingerprint, limit).matches)
 
     def search(self, fingerprint: VideoFingerprint, limit: int = 10) -> LookupResult:
         """:meth:`lookup`, with how many index rows and candidates it touched."""

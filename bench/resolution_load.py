@@ -47,6 +47,25 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+def _serve(db: Path, rate: int) -> tuple[subprocess.Popen[bytes], str]:
+    """A `provcheck repo serve` process on a free loopback port, answering; its URL."""
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*_SERVE, str(db), "--port", str(port), "--rate", str(rate)], stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/openapi.json", timeout=2).read()
+            return server, base
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.2)
+
+
 def _get(url: str) -> tuple[int, bytes, float]:
     t = time.perf_counter()
     try:
@@ -83,23 +102,9 @@ def main() -> None:
     print(f"loaded {args.entries:,} entries in {time.perf_counter() - t0:.1f} s", flush=True)
     queries = (queries * (args.requests // max(1, len(queries)) + 1))[: args.requests]
 
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
     rate = 10 * args.requests  # per minute: not reached by the measured phase
-    server = subprocess.Popen(
-        [*_SERVE, str(db), "--port", str(port), "--rate", str(rate)],
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = _serve(db, rate)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/openapi.json", timeout=2).read()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
         latencies: list[float] = []
         found = 0
         lock = threading.Lock()
@@ -139,22 +144,8 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
     # Past the limit: a server allowing 60 requests a minute per client, asked `burst` times.
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*_SERVE, str(db), "--port", str(port), "--rate", "60"],
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = _serve(db, 60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/openapi.json", timeout=2).read()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
         codes: dict[int, int] = {}
         t = time.perf_counter()
         for _ in range(args.burst):

@@ -337,19 +337,40 @@ def sign_stream(
     settings = signing_settings(mime)
     if trust is not None:
         settings["trust"] = settings_for(trust, ReadOptions())["trust"]
+    with _signing_builder(manifest, signer, settings, ingredients, in_context=False) as (
+        builder,
+        native_signer,
+    ):
+        if not embed:
+            builder.set_no_embed()
+        if remote_url:
+            builder.set_remote_url(remote_url)
+        result: bytes = builder.sign(native_signer, mime, source, dest)
+        return result
+
+
+@contextmanager
+def _signing_builder(
+    manifest: dict[str, Any],
+    signer: NativeSignerSpec,
+    settings: dict[str, Any],
+    ingredients: Sequence[NativeIngredient],
+    *,
+    in_context: bool,
+) -> Iterator[tuple[Any, Any]]:
+    """A Builder under ``settings`` with the ingredients added, and its native signer
+    (given to the context too when ``in_context``); C2PA errors become SigningError and
+    the signer is released whatever happens."""
     native_signer = _make_signer(signer)
     try:
-        with (
-            c2pa.Context.from_dict(settings) as ctx,
-            c2pa.Builder.from_json(manifest, ctx) as builder,
-        ):
+        ctx = (
+            c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=native_signer)
+            if in_context
+            else c2pa.Context.from_dict(settings)
+        )
+        with ctx, c2pa.Builder.from_json(manifest, ctx) as builder:
             add_ingredients(builder, ingredients)
-            if not embed:
-                builder.set_no_embed()
-            if remote_url:
-                builder.set_remote_url(remote_url)
-            result: bytes = builder.sign(native_signer, mime, source, dest)
-            return result
+            yield builder, native_signer
     except c2pa.C2paError as exc:
         raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
     finally:
@@ -401,22 +422,12 @@ def embeddable_builder(
 ) -> Iterator[Any]:
     """A Builder with the signing settings, the signer in its context and the
     ingredients added; C2PA errors become SigningError."""
-    native_signer = _make_signer(signer)
-    try:
-        settings = c2pa.Settings.from_dict(signing_settings(mime))
-        with (
-            c2pa.Context(settings=settings, signer=native_signer) as ctx,
-            c2pa.Builder.from_json(manifest, ctx) as builder,
-        ):
-            add_ingredients(builder, ingredients)
-            yield builder
-    except c2pa.C2paError as exc:
-        raise SigningError(f"the C2PA library could not sign: {_detail(exc)}") from exc
-    finally:
-        try:
-            native_signer.close()
-        except Exception:  # already consumed or closed by the native side
-            pass
+    settings = signing_settings(mime)
+    with _signing_builder(manifest, signer, settings, ingredients, in_context=True) as (
+        builder,
+        _,
+    ):
+        yield builder
 
 
 def check_allowed_hashes(path: str, hash_lines: str) -> bool:

@@ -16,6 +16,7 @@ from provenance.resume import Journal, stamps
 from provenance.textsafe import for_terminal as _s
 
 from . import audit_render
+from .output import drain
 
 __all__ = ["run_resumable"]
 
@@ -40,24 +41,13 @@ def run_resumable(
                 err=True,
             )
         runner = audit(todo) if todo else iter(())
-        if show_progress and len(todo) > 1:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("verifying", total=len(todo))
-                for report in runner:
-                    journal.append(report)
-                    bar.advance(task)
-        else:
-            for report in runner:
-                journal.append(report)
+        drain(
+            runner,
+            journal.append,
+            total=len(todo),
+            show=show_progress and len(todo) > 1,
+            console=console,
+        )
         summary = journal.summary(skipped, time.monotonic() - start)
         code = journal.exit_code()
         journal.finish(summary, code)

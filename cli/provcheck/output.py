@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provenance import AIGeneration, Report, Verdict, __version__
@@ -29,6 +29,7 @@ __all__ = [
     "to_json_line",
     "json_safe",
     "summary_of",
+    "drain",
     "stripped_count",
 ]
 
@@ -118,3 +119,33 @@ def to_json(doc: Any) -> str:
 def to_json_line(doc: Any) -> str:
     """One JSON Lines record."""
     return json_safe(json.dumps(doc, ensure_ascii=False))
+
+
+def drain(
+    runner: Iterable[Report],
+    sink: Callable[[Report], object],
+    *,
+    total: int,
+    show: bool,
+    console: Any,
+) -> None:
+    """Hand each report to ``sink`` as it arrives, with a progress bar of ``total`` on
+    ``console`` when ``show`` (rich loads only then)."""
+    if not show:
+        for report in runner:
+            sink(report)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("verifying", total=total)
+        for report in runner:
+            sink(report)
+            bar.advance(task)

@@ -23,7 +23,7 @@ from ..options import (
     trust_options,
     verbose_option,
 )
-from ..output import AUDIT_FORMATS, summary_of
+from ..output import AUDIT_FORMATS, drain, summary_of
 
 __all__ = ["audit_cmd"]
 
@@ -161,24 +161,13 @@ def audit_cmd(
                 console=err_console,
             )
         )
-    runner = audit(candidates)
-    if show_progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("verifying", total=len(candidates))
-            for report in runner:
-                reports.append(report)
-                bar.advance(task)
-    else:
-        reports.extend(runner)
+    drain(
+        audit(candidates),
+        reports.append,
+        total=len(candidates),
+        show=show_progress,
+        console=err_console,
+    )
     reports.sort(key=lambda r: order.get(r.path, len(order)))
     summary = summary_of(reports, skipped, time.monotonic() - start)
     code = exit_code_for([r.verdict for r in reports]) if reports else EXIT_CODES[Verdict.UNSIGNED]

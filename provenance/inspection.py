@@ -85,7 +85,10 @@ _MAX_TAG_LEN = 300
 
 
 def container_facts(
-    path: str | os.PathLike[str], *, parse_speed: float | None = 0
+    path: str | os.PathLike[str],
+    *,
+    parse_speed: float | None = 0,
+    table_lies: tuple[str, ...] | None = None,
 ) -> ContainerFacts | None:
     """Facts from MediaInfo; None when it cannot parse the file (facts are optional), or
     when a sample table lies about its size (MediaInfo would allocate for the lie).
@@ -94,7 +97,9 @@ def container_facts(
     at ~40% of the full parse's cost (bench/parse_speed_check.py); None: full parse."""
     from .media import implausible_tables
 
-    if implausible_tables(path):
+    if table_lies is None:
+        table_lies = implausible_tables(path)
+    if table_lies:
         return None
     try:
         from pymediainfo import MediaInfo
@@ -179,12 +184,20 @@ def _is_genai(ai: AIGeneration) -> bool:
     return ai in (AIGeneration.FULLY, AIGeneration.PARTLY)
 
 
-def inspect(report: Report, path: str | os.PathLike[str] | None = None) -> Report:
-    """Add container facts, the XMP label, traces and inconsistencies to a report."""
+def inspect(
+    report: Report,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    table_lies: tuple[str, ...] | None = None,
+) -> Report:
+    """Add container facts, the XMP label, traces and inconsistencies to a report.
+
+    ``table_lies``: what :func:`media.check_structure` already found (the verifier
+    walks the boxes once); None walks them here."""
     p = Path(path if path is not None else report.path)
     if report.verdict is Verdict.ERROR or not p.is_file():
         return report
-    facts = container_facts(p)
+    facts = container_facts(p, table_lies=table_lies)
     xmp_facts = xmp.read(p, report.format)
     xmp_dst = xmp_facts.digital_source_type if xmp_facts else None
     xmp_ai = labels.classify_source_type(xmp_dst, inception=True) if xmp_dst else None

@@ -426,42 +426,31 @@ def implausible_tables(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """BMFF sample tables whose declared entry counts their boxes cannot hold, in words.
 
     Such a file is not refused (its credentials can still be judged), but parsers that
-    trust the counts (MediaInfo) are not run on it. Cheap: box headers and table heads.
+    trust the counts (MediaInfo) are not run on it. The same walk as
+    :func:`check_structure`, which returns these too; an unreadable or absurd file gives
+    () here (check_structure speaks for those).
     """
-    mt = sniff_path(path)
-    if mt is None or mt.family is not Family.BMFF:
-        return ()
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            walk = _Walk(f, os.fspath(path))
-            pos = 0
-            for _ in range(MAX_TOP_LEVEL_BOXES):
-                found = walk.box_at(pos, size)
-                if found is None:
-                    break
-                box_size, kind, header = found
-                skip = _CONTAINERS.get(kind)
-                if skip is not None:
-                    walk.nested = 0
-                    walk.children(pos + header + skip, pos + box_size, 1)
-                pos += box_size
-    except (OSError, InputError):
-        return ()  # unreadable or absurd: check_structure speaks for those
-    return tuple(walk.lies[:5])
+        return check_structure(path)
+    except InputError:
+        return ()
 
 
-def check_structure(path: str | os.PathLike[str], media_type: MediaType | None = None) -> None:
+def check_structure(
+    path: str | os.PathLike[str], media_type: MediaType | None = None
+) -> tuple[str, ...]:
     """Refuse, before any native parser sees it, a file whose structure is absurd.
 
     BMFF only: more than ``MAX_TOP_LEVEL_BOXES`` top-level boxes, more than
     ``MAX_NESTED_BOXES`` inside one of them, or nesting deeper than ``MAX_BOX_DEPTH``.
-    Raises InputError naming the file and the problem. Cheap: reads box headers only.
+    Raises InputError naming the file and the problem. Cheap: reads box headers and
+    sample-table heads only. Returns the sample tables that lie about their size (see
+    :func:`implausible_tables`), found on the same walk.
     """
     name = os.fspath(path)
     mt = media_type if media_type is not None else sniff_path(path)
     if mt is None or mt.family is not Family.BMFF:
-        return
+        return ()
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -486,3 +475,4 @@ def check_structure(path: str | os.PathLike[str], media_type: MediaType | None =
                 pos += box_size
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return tuple(walk.lies[:5])

@@ -89,13 +89,14 @@ class Verifier:
         name = _display_name(source)
         path = os.fspath(source) if isinstance(source, str | os.PathLike) else None
         frag_names = tuple(os.fspath(f) for f in fragments)
+        table_lies: tuple[str, ...] = ()
         try:
             with ExitStack() as stack:
                 stream = _open_source(source, stack)
                 kind = media.sniff_stream(stream)
                 if path is not None:
                     # refuse absurd structures before the native reader sees them
-                    media.check_structure(path, kind)
+                    table_lies = media.check_structure(path, kind)
                 frag_streams = [_open_source(f, stack) for f in fragments]
                 report = self._read_and_judge(name, stream, kind, frag_streams, frag_names)
         except InputError as exc:
@@ -105,7 +106,7 @@ class Verifier:
         if self.inspect:
             from .inspection import inspect
 
-            report = inspect(report, path)
+            report = inspect(report, path, table_lies=table_lies)
         if self.repository is not None and report.verdict is Verdict.UNSIGNED:
             from .softbinding import recover
 

@@ -28,6 +28,7 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     xmp          the AI label as IPTC XMP: written before signing, read for evidence
     parts        which part is AI: declaring time ranges, regions and tracks, reading
                  them back from any manifest's action regions of interest
+    creators     whose work is inside: ingredients' used time ranges, CAWG identities
     signing      build, sign and embed a manifest with its AI label, atomically
     _fastsign    MP4/MOV signing through the native embeddable-manifest calls, when present
     keys         PEM signers, the C2PA certificate profile, test-only CAs
@@ -58,6 +59,7 @@ from typing import Any as _Any
 # mirror it for type checkers, which cannot run code (tests/test_api.py keeps them equal).
 _API: dict[str, tuple[str, ...]] = {
     "audit": ("AuditSummary", "Candidate", "Skipped", "discover", "run_audit", "summarize"),
+    "creators": ("describe_identity", "describe_work"),
     "errors": (
         "DestinationExistsError",
         "InputError",
@@ -78,7 +80,9 @@ _API: dict[str, tuple[str, ...]] = {
         "AIGeneration",
         "AIPart",
         "Action",
+        "ContainedWork",
         "ContainerFacts",
+        "Identity",
         "Ingredient",
         "Manifest",
         "Problem",
@@ -137,6 +141,8 @@ if _TYPE_CHECKING:
     from .audit import discover as discover
     from .audit import run_audit as run_audit
     from .audit import summarize as summarize
+    from .creators import describe_identity as describe_identity
+    from .creators import describe_work as describe_work
     from .errors import DestinationExistsError as DestinationExistsError
     from .errors import InputError as InputError
     from .errors import InsecureDownloadWarning as InsecureDownloadWarning
@@ -161,7 +167,9 @@ if _TYPE_CHECKING:
     from .model import Action as Action
     from .model import AIGeneration as AIGeneration
     from .model import AIPart as AIPart
+    from .model import ContainedWork as ContainedWork
     from .model import ContainerFacts as ContainerFacts
+    from .model import Identity as Identity
     from .model import Ingredient as Ingredient
     from .model import Manifest as Manifest
     from .model import Problem as Problem

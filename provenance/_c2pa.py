@@ -130,10 +130,38 @@ def settings_for(trust: TrustConfig, options: ReadOptions) -> dict[str, Any]:
     }
 
 
+def identity_settings(trust: TrustConfig, options: ReadOptions) -> dict[str, Any]:
+    """c2pa settings for reading CAWG identity assertions: decoded and validated by the
+    library, no content hashing (the verdict read does that), the configured claim-signer
+    anchors offered as CAWG X.509 trust anchors (``cawg_trust``)."""
+    settings = settings_for(trust, options)
+    settings["verify"] = {
+        **settings["verify"],
+        "verify_after_reading": False,
+        "verify_timestamp_trust": False,
+    }
+    settings["core"] = {"decode_identity_assertions": True}
+    pems = "".join(src.pem for src in trust.anchors)
+    if pems:
+        settings["cawg_trust"] = {
+            "verify_trust_list": True,
+            "trust_anchors": pems,
+            "trust_config": _CAWG_EKUS,
+        }
+    return settings
+
+
+# The EKUs the CAWG X.509 credential profile accepts (emailProtection, documentSigning).
+_CAWG_EKUS = "1.3.6.1.5.5.7.3.4\n1.3.6.1.5.5.7.3.36\n"
+
+
 class ReadContext:
     """A reusable native context for many reads with the same trust and options."""
 
     def __init__(self, trust: TrustConfig, options: ReadOptions) -> None:
+        self._options = options
+        self._identity_settings = identity_settings(trust, options)
+        self._identity_ctx: Any = None  # made on the first file that has identities
         try:
             self._ctx = c2pa.Context.from_dict(settings_for(trust, options))
         except c2pa.C2paError as exc:
@@ -160,6 +188,8 @@ class ReadContext:
                 remote = reader.get_remote_url()
                 embedded = bool(reader.is_embedded())
                 jumbf = _store_bytes(reader, store)
+            if not fragments:
+                self._add_identities(mime, stream, store)
             return RawRead(store, cr, remote, embedded, jumbf)
         except c2pa.C2paError.ManifestNotFound:
             return RawRead(None, None)
@@ -184,8 +214,138 @@ class ReadContext:
                 "manifest", f"the manifest store could not be decoded: {exc}"
             ) from exc
 
+    def _add_identities(self, mime: str | None, stream: BinaryIO, store: Any) -> None:
+        """CAWG identity assertions validated by the C2PA library, in a second read.
+
+        The verdict read keeps ``decode_identity_assertions`` off: its identity codes
+        (``cawg.*``) would otherwise mix into the claim's own validation state. The second
+        read decodes and validates the identity assertions only (no content hashing). An
+        identity claims aggregation credential is validated only when the caller allowed
+        network fetches (``remote_manifests``): its issuer's DID document may be fetched
+        over HTTPS (did:web), which the library does whatever its network settings say.
+        Each manifest with identities gets ``IDENTITY_KEY``: a list of
+        ``{"label", "data", "codes": [{"code", "explanation", "bucket"}], "validated"}``.
+        """
+        found = _identity_assertions(store)
+        if not found:
+            return
+        # anything but an X.509 credential (or unreadable) may make the library fetch
+        network = any(identity_sig_type(a.get("data")) != X509_SIG_TYPE for a in _flat(found))
+        decoded: dict[str, Any] = {}
+        codes: dict[str, list[dict[str, Any]]] = {}
+        validated = not network or self._options.remote_manifests
+        if validated:
+            try:
+                stream.seek(0)
+                if self._identity_ctx is None:
+                    self._identity_ctx = c2pa.Context.from_dict(self._identity_settings)
+                reader = c2pa.Reader.try_create(mime, stream, None, self._identity_ctx)
+                if reader is None:
+                    validated = False
+                else:
+                    with reader:
+                        second = json.loads(reader.json())
+                    decoded = second.get("manifests") or {}
+                    codes = _identity_codes(second.get("validation_results"))
+            except (c2pa.C2paError, json.JSONDecodeError, UnicodeDecodeError, OSError):
+                validated = False
+        for label, items in found.items():
+            out = []
+            again = decoded.get(label) if isinstance(decoded, dict) else None
+            again_by_label = {
+                a.get("label"): a.get("data")
+                for a in ((again or {}).get("assertions") or [])
+                if isinstance(a, dict)
+            }
+            for a in items:
+                alabel = a["label"]
+                data = again_by_label.get(alabel, a.get("data")) if validated else a.get("data")
+                out.append(
+                    {
+                        "label": alabel,
+                        "data": data,
+                        "codes": codes.get(f"{label}/c2pa.assertions/{alabel}", []),
+                        "validated": validated and alabel in again_by_label,
+                    }
+                )
+            store["manifests"][label][IDENTITY_KEY] = out
+
     def close(self) -> None:
         self._ctx.close()
+        if self._identity_ctx is not None:
+            self._identity_ctx.close()
+
+
+# Where ReadContext.read puts the library-validated CAWG identity assertions of a manifest
+# (a key of that manifest in the store JSON; the native reader's keys never start with "_").
+IDENTITY_KEY = "_provcheck_cawg_identity"
+X509_SIG_TYPE = "cawg.x509.cose"
+_MAX_IDENTITIES = 20
+
+
+def identity_sig_type(data: Any) -> str | None:
+    """The ``signer_payload.sig_type`` of an identity assertion's data, or None."""
+    payload = data.get("signer_payload") if isinstance(data, dict) else None
+    sig_type = payload.get("sig_type") if isinstance(payload, dict) else None
+    return sig_type if isinstance(sig_type, str) else None
+
+
+def _flat(found: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [a for items in found.values() for a in items]
+
+
+def _is_identity_label(label: object) -> bool:
+    return isinstance(label, str) and (
+        label == "cawg.identity" or label.startswith("cawg.identity__")
+    )
+
+
+def _identity_assertions(store: Any) -> dict[str, list[dict[str, Any]]]:
+    """The cawg.identity assertions of each manifest of the store (label -> assertions)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    manifests = store.get("manifests") if isinstance(store, dict) else None
+    if not isinstance(manifests, dict):
+        return found
+    for label, m in manifests.items():
+        assertions = m.get("assertions") if isinstance(m, dict) else None
+        items = [
+            a
+            for a in (assertions if isinstance(assertions, list) else [])
+            if isinstance(a, dict) and _is_identity_label(a.get("label"))
+        ]
+        if items:
+            found[label] = items[:_MAX_IDENTITIES]
+    return found
+
+
+def _identity_codes(results: Any) -> dict[str, list[dict[str, Any]]]:
+    """The cawg.* status codes of a read, keyed by '<manifest label>/c2pa.assertions/<label>'."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not isinstance(results, dict):
+        return out
+    groups = [results.get("activeManifest")]
+    groups += [
+        d.get("validationDeltas")
+        for d in results.get("ingredientDeltas") or []
+        if isinstance(d, dict)
+    ]
+    for group in groups:
+        if not isinstance(group, dict):
+            continue
+        for bucket in ("success", "informational", "failure"):
+            for c in group.get(bucket) or []:
+                if not isinstance(c, dict) or not str(c.get("code", "")).startswith("cawg."):
+                    continue
+                url = str(c.get("url", ""))
+                key = url.split("/c2pa/", 1)[1] if "/c2pa/" in url else url
+                entry = {
+                    "code": str(c["code"]),
+                    "explanation": str(c.get("explanation") or ""),
+                    "bucket": bucket,
+                }
+                if entry not in out.setdefault(key, []):
+                    out[key].append(entry)
+    return out
 
 
 def _store_bytes(reader: Any, store: Any) -> bytes | None:

@@ -14,7 +14,8 @@ from cryptography import x509
 
 from . import _c2pa, labels
 from ._certprofile import ChainInfo, chains_to, tsa_vouched
-from ._status import UNTRUSTED_CODES, describe_code
+from ._status import TAMPER_CODES, UNTRUSTED_CODES, describe_code
+from .creators import identities_from, used_ranges
 from .model import (
     Action,
     AIGeneration,
@@ -393,6 +394,7 @@ def build_manifest(
         ingredients=tuple(ingredients),
         assertions=_assertions(m),
         ai_parts=_ai_parts(m, label),
+        identities=identities_from(m),
     )
 
 
@@ -418,6 +420,7 @@ def _build_ingredient(
     else:
         stored = ing.get("validation_results")
         current = stored.get("activeManifest") if isinstance(stored, Mapping) else None
+    recorded = _recorded_at_signing(ing, title) if label and label in cr_by_label else ()
     for c in codes(current, "failure"):
         if c["code"] not in seen:
             seen.append(c["code"])
@@ -442,7 +445,7 @@ def _build_ingredient(
             )
     elif not label:
         status = "no credentials"
-    elif any(c not in UNTRUSTED_CODES for c in seen):
+    elif recorded or any(c not in UNTRUSTED_CODES for c in seen):
         status = "invalid"
     elif "signingCredential.untrusted" in seen or (
         child is not None and child.signer is not None and child.signer.trust_list is None
@@ -468,7 +471,33 @@ def _build_ingredient(
         status=status,
         manifest=child,
         problems=tuple(problems),
+        used=used_ranges(ing),
+        recorded_problems=recorded,
     )
+
+
+def _recorded_at_signing(ing: Mapping[str, Any], title: str | None) -> tuple[Problem, ...]:
+    """Content-hash failures the signer's library recorded when it added the ingredient.
+
+    An ingredient's content can only be checked against its manifest when it is added
+    (the output does not hold the ingredient's bytes), so a creator clip that was already
+    altered when an ad was cut from it shows only here. They describe the ingredient, not
+    this file: they make the ingredient broken, not this file's verdict.
+    """
+    stored = ing.get("validation_results")
+    at_signing = stored.get("activeManifest") if isinstance(stored, Mapping) else None
+    out: list[Problem] = []
+    for c in codes(at_signing, "failure"):
+        if c["code"] in TAMPER_CODES and all(p.code != c["code"] for p in out):
+            out.append(
+                Problem(
+                    c["code"],
+                    describe_code(c["code"]) + " (recorded when it was used as an ingredient)",
+                    c.get("explanation"),
+                    f"ingredient {title or '(untitled)'}",
+                )
+            )
+    return tuple(out)
 
 
 def ai_for(

@@ -24,6 +24,8 @@ __all__ = [
     "Assertion",
     "Manifest",
     "Ingredient",
+    "Identity",
+    "ContainedWork",
     "Report",
     "ContainerFacts",
     "Recovered",
@@ -252,6 +254,46 @@ class Assertion:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """A CAWG identity assertion (``cawg.identity``): who the named actor is, as validated by
+    the C2PA library. ``status``: ``verified`` (signature valid and the credential trusted,
+    ``trusted_by`` says against what), ``signature valid, not trusted`` (the library checked
+    the signature but no trust list vouches for the credential: the names are *claimed*),
+    ``invalid`` (the library found it broken), ``not validated`` (the library did not
+    validate it; ``reason`` says why)."""
+
+    label: str  # cawg.identity, cawg.identity__1 ...
+    credential: str  # "X.509 certificate", "identity claims aggregation", or the sig_type
+    sig_type: str | None
+    names: tuple[str, ...]  # the named actor(s): certificate subject or verified identities
+    status: str
+    reason: str
+    issuer: str | None = None  # certificate issuer or the credential's issuer (DID)
+    trusted_by: str | None = None
+    codes: tuple[str, ...] = ()  # the library's cawg.* status codes for this assertion
+    details: tuple[str, ...] = ()  # one line per verified identity (type, provider)
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "credential": self.credential,
+            "sig_type": self.sig_type,
+            "names": list(self.names),
+            "status": self.status,
+            "verified": self.verified,
+            "reason": self.reason,
+            "issuer": self.issuer,
+            "trusted_by": self.trusted_by,
+            "codes": list(self.codes),
+            "details": list(self.details),
+        }
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One manifest of the chain: who signed it, what it did, and what it says about AI."""
 
@@ -270,6 +312,8 @@ class Manifest:
     assertions: tuple[Assertion, ...] = ()
     # AI-made parts this manifest declares (regions of interest of its actions)
     ai_parts: tuple[AIPart, ...] = ()
+    # CAWG identity assertions (who the named actors are), as the C2PA library validated them
+    identities: tuple[Identity, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +329,7 @@ class Manifest:
             "ingredient_hashes": [{"title": t, "sha256": h} for t, h in self.ingredient_hashes],
             "assertions": [a.to_dict() for a in self.assertions],
             "ai_parts": [p.to_dict() for p in self.ai_parts],
+            "identities": [i.to_dict() for i in self.identities],
         }
 
 
@@ -298,6 +343,19 @@ class Ingredient:
     status: str  # "valid", "untrusted", "invalid", "no credentials", "missing"
     manifest: Manifest | None = None
     problems: tuple[Problem, ...] = ()
+    # the time ranges used from the ingredient (seconds of *its* timeline; end None: to its
+    # end), from the ingredient assertion's metadata.regionOfInterest
+    used: tuple[tuple[float, float | None], ...] = ()
+    # what the signer's library recorded as broken when it added the ingredient (its
+    # content hash can only be checked then); part of the ingredient's status, not the verdict
+    recorded_problems: tuple[Problem, ...] = ()
+
+    @property
+    def used_seconds(self) -> float | None:
+        """How many seconds of the ingredient were used; None when not stated or open."""
+        if not self.used or any(end is None for _, end in self.used):
+            return None
+        return round(sum((end or 0.0) - start for start, end in self.used), 3)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -307,6 +365,51 @@ class Ingredient:
             "status": self.status,
             "manifest": self.manifest.to_dict() if self.manifest else None,
             "problems": [p.to_dict() for p in self.problems],
+            "used": [{"start": s, "end": e} for s, e in self.used],
+            "used_seconds": self.used_seconds,
+            "recorded_problems": [p.to_dict() for p in self.recorded_problems],
+        }
+
+
+@dataclass(frozen=True)
+class ContainedWork:
+    """Someone's signed work inside this file: a parentOf/componentOf ingredient of the
+    active manifest, with how much of it was used and whether its credentials hold."""
+
+    title: str | None  # the work's own (signed) title, else the ingredient's
+    relationship: str | None
+    status: str  # the ingredient's: valid / untrusted / invalid / missing / no credentials
+    signer: Signer | None
+    used: tuple[tuple[float, float | None], ...]
+    used_seconds: float | None
+    identities: tuple[Identity, ...] = ()
+    problems: tuple[str, ...] = ()  # status codes of what is wrong with its credentials
+    claimed: bool = False  # named by a broken outer manifest: claimed, not verified
+
+    @property
+    def intact(self) -> bool:
+        """The work's own credentials validate (its signer may still be untrusted)."""
+        return self.status in ("valid", "untrusted")
+
+    @property
+    def trusted(self) -> bool:
+        return self.status == "valid" and self.signer is not None and bool(self.signer.trust_list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "relationship": self.relationship,
+            "status": self.status,
+            "credentials": (
+                "none" if self.status == "no credentials" else "intact" if self.intact else "broken"
+            ),
+            "trusted": self.trusted,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "used": [{"start": s, "end": e} for s, e in self.used],
+            "used_seconds": self.used_seconds,
+            "identities": [i.to_dict() for i in self.identities],
+            "problems": list(self.problems),
+            "claimed": self.claimed,
         }
 
 
@@ -424,6 +527,40 @@ class Report:
         return tuple(out)
 
     @property
+    def contains(self) -> tuple[ContainedWork, ...]:
+        """The works this file is cut or composed from (parentOf/componentOf ingredients of
+        the active manifest), each with the time used and the state of its credentials."""
+        if self.manifest is None:
+            return ()
+        claimed = self.claims == CLAIMS_UNVERIFIED
+        out = []
+        for ing in self.manifest.ingredients:
+            if ing.relationship not in ("parentOf", "componentOf"):
+                continue
+            m = ing.manifest
+            out.append(
+                ContainedWork(
+                    title=(m.title if m and m.title else None) or ing.title,
+                    relationship=ing.relationship,
+                    status=ing.status,
+                    signer=m.signer if m else None,
+                    used=ing.used,
+                    used_seconds=ing.used_seconds,
+                    identities=m.identities if m else (),
+                    problems=tuple(
+                        dict.fromkeys(p.code for p in ing.problems + ing.recorded_problems)
+                    ),
+                    claimed=claimed,
+                )
+            )
+        return tuple(out)
+
+    @property
+    def identities(self) -> tuple[Identity, ...]:
+        """The active manifest's CAWG identity assertions."""
+        return self.manifest.identities if self.manifest else ()
+
+    @property
     def claims(self) -> str:
         """How far the manifest's claims (AI value, title, signer, actions) can be believed.
 
@@ -447,6 +584,8 @@ class Report:
             "ai_generated": self.ai_generated.value,
             "ai_reason": self.ai_reason,
             "ai_parts": [p.to_dict() for p in self.ai_parts],
+            "contains": [w.to_dict() for w in self.contains],
+            "identities": [i.to_dict() for i in self.identities],
             "signer": signer.to_dict() if signer else None,
             "status_codes": list(self.status_codes),
             "problems": [p.to_dict() for p in self.problems],

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import _c2pa, labels, media, xmp
+from . import _c2pa, creators, labels, media, xmp
 from . import parts as parts_mod
 from ._files import read_regular_file, regular_file_stat
 from .errors import DestinationExistsError, InputError, SigningError
@@ -165,11 +165,19 @@ SigningCredentials = PemSigner | CallbackSigner
 
 @dataclass(frozen=True)
 class IngredientSpec:
-    """A source file to record as an ingredient (e.g. the photo a video was made from)."""
+    """A source file to record as an ingredient (e.g. the photo a video was made from, or
+    the creator's signed clip an ad was cut from).
+
+    ``used``: the time ranges (seconds of the ingredient's own timeline) taken from it,
+    recorded in the ingredient assertion's ``metadata.regionOfInterest`` as the C2PA
+    specification says (see ``provenance.creators``). A signed ingredient keeps its
+    manifest store, so its creator's signature is re-validated with the output's.
+    """
 
     path: Path
     relationship: str | None = None  # "parentOf", "componentOf", "inputTo"; None: automatic
     title: str | None = None
+    used: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -388,6 +396,7 @@ def sign(
         rel = spec.relationship or (default_rel if n == 0 else "componentOf")
         title_n = spec.title or spec.path.name
         ing_json.append({"title": title_n, "relationship": rel, "label": f"ingredient_{n}"})
+        creators.check_spec(spec.path, rel, spec.used, ing_json[-1])  # used ranges (issue 15)
         ing_hashes.append(
             {"title": title_n, "relationship": rel, "alg": "sha256", "hash": sha256_file(spec.path)}
         )
@@ -401,6 +410,7 @@ def sign(
     )
     if ai_value is AIGeneration.FULLY and ing_json:
         actions[0]["parameters"] = {"ingredientIds": [j["label"] for j in ing_json]}
+    actions.extend(creators.placed_actions(specs, ing_json, agent))
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": _PROVCHECK, "version": __version__}],
         "title": title or out.name,

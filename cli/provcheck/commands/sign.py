@@ -71,6 +71,20 @@ def _load_parts(texts: tuple[str, ...], path: str | None) -> list[provenance.AIP
     return out
 
 
+def _load_ingredients(texts: tuple[str, ...]) -> list[provenance.IngredientSpec]:
+    """``--ingredient FILE[:REL][@RANGES]`` values (see provenance.creators)."""
+    from provenance import creators
+
+    out = []
+    for text in texts:
+        try:
+            path, rel, used = creators.parse_ingredient(text)
+        except ValueError as exc:
+            raise click.BadParameter(_s(str(exc)), param_hint="--ingredient") from None
+        out.append(provenance.IngredientSpec(path, rel, used=used))
+    return out
+
+
 def _load_signer(key: str, cert: str, alg: str | None, passphrase_env: str) -> provenance.PemSigner:
     try:
         mode = Path(key).stat().st_mode
@@ -172,8 +186,10 @@ def _looks_like_tsa_trouble(exc: BaseException) -> bool:
     "--ingredient",
     "ingredients",
     multiple=True,
-    type=click.Path(dir_okay=False),
-    help="A source file (e.g. the photo a video was made from); repeatable.",
+    metavar="FILE[:REL][@RANGES]",
+    help="A source file (e.g. the photo a video was made from, or the creator's signed clip "
+    "an ad was cut from); repeatable. REL: parentOf, componentOf or inputTo; RANGES: the "
+    "time used from it, e.g. creator.mp4:componentOf@0:02-0:08 (several: @0:00-0:04,0:10-0:12).",
 )
 @click.option("--tsa", "tsa_url", metavar="URL", help="RFC 3161 timestamp authority URL.")
 @click.option("--title", help="Title recorded in the manifest (default: the output name).")
@@ -262,7 +278,8 @@ def sign_cmd(
     refuse_special_files("--key", [key])
     refuse_special_files("--cert", [cert])
     refuse_special_files("--manifest", [manifest_file])
-    refuse_special_files("--ingredient", list(ingredients))
+    ingredient_specs = _load_ingredients(ingredients)
+    refuse_special_files("--ingredient", [str(i.path) for i in ingredient_specs])
     extra = _load_extra_assertions(manifest_file)
     signer = _load_signer(key, cert, alg, passphrase_env)
     repo = open_repository(repository)
@@ -272,7 +289,7 @@ def sign_cmd(
             output,
             signer=signer,
             ai=ai,
-            ingredients=ingredients,
+            ingredients=ingredient_specs,
             title=title,
             tsa_url=tsa_url,
             extra_assertions=extra,

@@ -297,7 +297,8 @@ def _identity(entry: Mapping[str, Any]) -> Identity | None:
         status = "not validated"
         reason = (
             "validating an identity claims aggregation credential may fetch its issuer's "
-            "DID document over the network; allow network fetches (--remote-manifests) to validate it"
+            "DID document over the network; allow network fetches (--remote-manifests) "
+            "to validate it"
             if sig_type != _X509
             else "the C2PA library could not decode it"
         )

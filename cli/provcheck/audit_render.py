@@ -43,6 +43,7 @@ CSV_COLUMNS = [
     "container",
     "writing_application",
     "inconsistencies",
+    "contains",
 ]
 
 
@@ -70,9 +71,17 @@ def _csv(reports: Sequence[Report]) -> str:
             "container": (r.container.container or "") if r.container else "",
             "writing_application": (r.container.writing_application or "") if r.container else "",
             "inconsistencies": " | ".join(r.inconsistencies),
+            "contains": " | ".join(_works(r)),
         }
         writer.writerow({k: for_csv(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def _works(r: Report) -> list[str]:
+    """Whose work is inside, one phrase each ("contains 6.0 s of ... (credentials intact)")."""
+    from provenance import describe_work
+
+    return [describe_work(w) for w in r.contains]
 
 
 def _html(reports: Sequence[Report], summary: AuditSummary) -> str:
@@ -120,6 +129,7 @@ def results_table(reports: Sequence[Report]) -> Any:
         if r.stripped and r.verdict is not Verdict.STRIPPED:
             notes.append("credentials stripped")
         notes.extend(r.inconsistencies)
+        notes.extend(_works(r))
         ai = r.ai_generated.value + (" (claimed)" if claimed else "")
         ai_style = None if claimed else AI_COLORS[r.ai_generated]
         signer = _signer_cell(r)

@@ -580,6 +580,7 @@ def _claim_lines(r: Report) -> Iterable[Pair]:
         yield ("Its credentials now", f"{rec.verdict}: {rec.verdict_reason}")
     if r.manifest is not None:
         yield from _manifest_lines(r.manifest)
+    yield from _work_lines(r)
     if r.remote_manifest_url:
         yield ("Remote manifest", r.remote_manifest_url)
 
@@ -639,6 +640,23 @@ def _manifest_lines(m: Manifest) -> Iterable[Pair]:
             for a in m.actions
         )
         yield ("What was done", "; ".join(dict.fromkeys(done)))
+    yield from _identity_pairs(m)
+
+
+def _identity_pairs(m: Manifest) -> Iterable[Pair]:
+    """CAWG identities, each with the library's judgement (issue 15)."""
+    from provenance import describe_identity
+
+    for ident in m.identities:
+        yield ("Identity", f"{describe_identity(ident)} \u2014 {ident.reason}")
+
+
+def _work_lines(r: Report) -> Iterable[Pair]:
+    """Whose work is inside: "contains 6.0 s of "Creator clip" signed by ... (intact)"."""
+    from provenance import describe_work
+
+    for work in r.contains:
+        yield ("Contains", _sentence(describe_work(work).removeprefix("contains ")))
 
 
 def _chain(ing: Ingredient, depth: int = 0) -> list[Any]:
@@ -650,6 +668,12 @@ def _chain(ing: Ingredient, depth: int = 0) -> list[Any]:
         if m.ai_generated is not AIGeneration.UNKNOWN:
             lines.append(("AI (its own signal)", _AI_SHORT[m.ai_generated]))
     lines.extend(("Problem", p.message) for p in ing.problems if p.message)
+    lines.extend(("Problem", p.message) for p in ing.recorded_problems)
+    if ing.used:
+        spans = ", ".join(
+            f"{s:g}\u2013{e:g} s" if e is not None else f"{s:g} s\u2013end" for s, e in ing.used
+        )
+        lines.append(("Used", spans))
     children = [_chain(i, depth + 1) for i in m.ingredients] if m is not None and depth < 8 else []
     return [
         ing.title or "(untitled)",

@@ -90,10 +90,43 @@ def _manifest_lines(m: Manifest, indent: int, *, claimed: bool = False) -> list[
                 extra.append(_s(a.when))
             tail = f"  ({'; '.join(extra)})" if extra else ""
             out.append(" " * (indent + 4) + f"- {_s(a.action)}{tail}")
+    out.extend(_identity_lines(m, indent, claimed=claimed))
     if m.ingredients:
         out.append(_line("ingredients", f"({CLAIMED})" if claimed else "", indent))
         for ing in m.ingredients:
             out.extend(_ingredient_lines(ing, indent + 4, claimed=claimed))
+    return out
+
+
+_IDENTITY_COLORS = {"verified": "green", "not trusted": "yellow", "invalid": "red"}
+
+
+def _identity_lines(m: Manifest, indent: int, *, claimed: bool) -> list[str]:
+    """CAWG identity assertions: a name is green only when the C2PA library verified it."""
+    from provenance import describe_identity
+
+    out = []
+    for ident in m.identities:
+        color = None if claimed else _IDENTITY_COLORS.get(ident.status)
+        text = click.style(_s(describe_identity(ident)), fg=color)
+        out.append(_line("identity", _claimed(text, claimed), indent))
+        out.append(" " * (indent + 12) + click.style(_s(ident.reason), dim=True))
+        for detail in ident.details[:10]:
+            out.append(" " * (indent + 12) + f"- {_s(detail)}")
+    return out
+
+
+def _contains_lines(report: Report) -> list[str]:
+    """Whose work is inside: "contains 6.0 s of "Creator clip" signed by ... (intact)"."""
+    from provenance import describe_work
+
+    out = []
+    for work in report.contains:
+        color = None if work.claimed else ("green" if work.trusted else None)
+        if not work.claimed and work.status in ("invalid", "missing"):
+            color = "red"
+        text = describe_work(work).removeprefix("contains ")
+        out.append(_line("contains", click.style(_s(text), fg=color)))
     return out
 
 
@@ -113,6 +146,16 @@ def _ingredient_lines(ing: Ingredient, indent: int, *, claimed: bool) -> list[st
         _s(ing.status), fg=color
     )
     out = [" " * indent + head]
+    if ing.used:
+        from provenance.parts import format_time
+
+        spans = ", ".join(
+            f"{format_time(s)}\u2013{format_time(e) if e is not None else 'end'}"
+            for s, e in ing.used
+        )
+        out.append(_line("used", _claimed(_s(spans), claimed), indent + 2))
+    for p in ing.recorded_problems:
+        out.append(" " * (indent + 2) + click.style(f"! {_s(p.message)} [{_s(p.code)}]", fg="red"))
     if ing.manifest is not None:
         ai = ing.manifest.ai_generated
         if ai is not AIGeneration.UNKNOWN:
@@ -232,6 +275,7 @@ def render_text(
         value = ai.value if claimed else click.style(ai.value, fg=AI_COLORS[ai], bold=True)
         lines.append(_line("AI", f"{_claimed(value, claimed)} — {_s(report.ai_reason)}"))
         lines.extend(_ai_part_lines(report, claimed=claimed))
+        lines.extend(_contains_lines(report))
     if report.manifest is not None:
         lines.extend(_manifest_lines(report.manifest, 2, claimed=claimed))
         if detailed:

@@ -350,3 +350,31 @@ def test_an_aggregated_identity_is_validated_only_with_network_allowed() -> None
     assert "document_verification: First-Name Last-Name (verified by Example ID Verifier)" in (
         ident.details
     )
+
+
+def test_a_creators_identity_travels_with_their_work(tmp_path: Path) -> None:
+    poster = tmp_path / "poster.jpg"
+    provenance.sign(
+        CORPUS / "no_manifest.jpg",
+        poster,
+        signer=SIGNER,
+        ai="no",
+        ingredients=[IngredientSpec(CORPUS / "C_with_CAWG_data.jpg", "componentOf")],
+    )
+    trust = TrustConfig.from_files(anchors=[CORPUS / "test_cert_root_bundle.pem", TEST_ROOT])
+    report = provenance.verify(poster, trust=trust)
+    assert report.verdict is Verdict.TRUSTED, report.problems
+    (work,) = report.contains
+    assert work.used == () and work.used_seconds is None and work.intact
+    assert [i.to_dict()["status"] for i in work.identities] == ["not trusted"]
+    assert report.to_dict()["contains"][0]["identities"][0]["names"] == [
+        "C2PA Signer",
+        "C2PA Test Signing Cert",
+    ]
+    text = _run(
+        "--trust", str(CORPUS / "test_cert_root_bundle.pem"), "--trust", str(TEST_ROOT), str(poster)
+    )
+    assert (
+        '    identity  "C2PA Signer, C2PA Test Signing Cert" (X.509 certificate): not trusted'
+        in text.stdout
+    )

@@ -118,7 +118,7 @@ def _identity_lines(m: Manifest, indent: int, *, claimed: bool) -> list[str]:
 
 def _contains_lines(report: Report) -> list[str]:
     """Whose work is inside: "contains 6.0 s of "Creator clip" signed by ... (intact)"."""
-    from provenance import describe_work
+    from provenance import describe_identity, describe_work
 
     out = []
     for work in report.contains:
@@ -127,6 +127,9 @@ def _contains_lines(report: Report) -> list[str]:
             color = "red"
         text = describe_work(work).removeprefix("contains ")
         out.append(_line("contains", click.style(_s(text), fg=color)))
+        for ident in work.identities:
+            said = _claimed(_s(describe_identity(ident)), work.claimed)
+            out.append(_line("  identity", said))
     return out
 
 

@@ -529,7 +529,8 @@ class Report:
     @property
     def contains(self) -> tuple[ContainedWork, ...]:
         """The works this file is cut or composed from (parentOf/componentOf ingredients of
-        the active manifest), each with the time used and the state of its credentials."""
+        the active manifest with credentials or a used range), each with the time used and
+        the state of its credentials."""
         if self.manifest is None:
             return ()
         claimed = self.claims == CLAIMS_UNVERIFIED
@@ -537,6 +538,8 @@ class Report:
         for ing in self.manifest.ingredients:
             if ing.relationship not in ("parentOf", "componentOf"):
                 continue
+            if ing.status == "no credentials" and not ing.used:
+                continue  # e.g. the stand-in for a placed AI element: nobody's signed work
             m = ing.manifest
             out.append(
                 ContainedWork(

@@ -632,7 +632,13 @@ def add_to_manifest(
         return
     resolved = resolve_tracks(parts, source)
     comp = next(
-        (str(j["label"]) for j in ingredients if j.get("relationship") == "componentOf"), None
+        (
+            str(j["label"])
+            for j in ingredients
+            # an ingredient with a used range is someone's work placed in, not the AI element
+            if j.get("relationship") == "componentOf" and "metadata" not in j
+        ),
+        None,
     )
     if comp is None and any(p.action == "c2pa.placed" for p in resolved):
         comp = "ai_placed_element"

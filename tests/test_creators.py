@@ -378,3 +378,27 @@ def test_a_creators_identity_travels_with_their_work(tmp_path: Path) -> None:
         '    identity  "C2PA Signer, C2PA Test Signing Cert" (X.509 certificate): not trusted'
         in text.stdout
     )
+
+
+def test_an_ai_avatar_over_a_creators_clip_keeps_the_two_apart(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "avatar-ad.mp4"
+    provenance.sign(
+        clips["cut"],
+        out,
+        signer=SIGNER,
+        ai=None,
+        parts=[provenance.parse_part("video 0:01-0:03 at 10,10,40x60: placed avatar")],
+        ingredients=[IngredientSpec(clips["creator"], "componentOf", used=((2.0, 8.0),))],
+    )
+    report = provenance.verify(out, trust=TRUST)
+    assert report.verdict is Verdict.TRUSTED, report.problems
+    assert report.ai_generated.value == "partly"
+    (part,) = report.ai_parts
+    assert part.action == "c2pa.placed"
+    (work,) = report.contains
+    assert (work.title, work.used_seconds, work.intact) == ("Creator clip", 6.0, True)
+    assert report.manifest is not None
+    titles = sorted(i.title or "" for i in report.manifest.ingredients)
+    assert titles == ["AI-generated avatar", "creator.mp4"]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,9 @@ from .errors import DestinationExistsError, InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration, AIPart
 from .trust import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .visible_label import LabelPlan, VisibleLabel
 
 __all__ = [
     "PemSigner",
@@ -325,6 +328,7 @@ def sign(
     write_xmp: bool = True,
     repository: Any = None,
     parts: Sequence[AIPart] = (),
+    visible_label: VisibleLabel | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
@@ -349,6 +353,9 @@ def sign(
 
     ``parts`` declares which parts are AI-made (``provenance.parts``); the label is then
     ``partly`` unless ``ai`` says otherwise.
+
+    ``visible_label`` (``provenance.visible_label``) burns a visible label into the video
+    first (re-encoded beside the output, audio copied) and records it as an action.
     """
     from . import __version__
 
@@ -367,6 +374,11 @@ def sign(
         raise SigningError(f"{out}: exists and is not a regular file")
     if not out.parent.is_dir():
         raise SigningError(f"{out.parent}: no such directory")
+    label_plan = None
+    if visible_label is not None:  # laid out now: a file it cannot label fails before any work
+        from . import visible_label as vl_mod
+
+        label_plan = vl_mod.plan(src, kind.mime, visible_label)
 
     for extra in extra_assertions:
         label = str(extra.get("label", ""))
@@ -401,6 +413,8 @@ def sign(
     )
     if ai_value is AIGeneration.FULLY and ing_json:
         actions[0]["parameters"] = {"ingredientIds": [j["label"] for j in ing_json]}
+    if label_plan is not None:
+        actions.append(label_plan.action(agent))
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": _PROVCHECK, "version": __version__}],
         "title": title or out.name,
@@ -437,6 +451,8 @@ def sign(
     try:
         with ExitStack() as stack:
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
+            if label_plan is not None:  # the labelled video, beside the output, is signed
+                src = _burn_label(stack, label_plan, out)
             src_f: Any
             packet = xmp.build_packet(str(label_dst)) if write_xmp else b""
             if write_xmp and kind.family is media.Family.BMFF:
@@ -490,7 +506,7 @@ def sign(
             dst_f.flush()
             os.fsync(dst_f.fileno())
         try:
-            os.chmod(tmp, stat.S_IMODE(src.stat().st_mode) | 0o200)
+            os.chmod(tmp, stat.S_IMODE(Path(source).stat().st_mode) | 0o200)
         except OSError:
             pass
         if sidecar is not None:
@@ -522,6 +538,19 @@ def sign(
         tmp.unlink(missing_ok=True)
         raise
     return SignResult(given, kind.mime, len(manifest_bytes), ai_value)
+
+
+def _burn_label(stack: ExitStack, label_plan: LabelPlan, out: Path) -> Path:
+    """Burn the visible label into a temporary file beside ``out`` (removed by ``stack``)."""
+    from . import visible_label as vl_mod
+
+    where = Path(
+        stack.enter_context(tempfile.TemporaryDirectory(prefix=".provcheck-label-", dir=out.parent))
+    )
+    labelled = where / ("labelled." + label_plan.container)
+    vl_mod.burn(label_plan, labelled)
+    _check_source(labelled)
+    return labelled
 
 
 def _use_fast_path(kind: media.MediaType, sidecar: object, remote_url: object) -> bool:

@@ -1,0 +1,289 @@
+"""The visible label: burned into real H.264 clips with a real AAC audio track (made by the
+tests), signed, read back by provcheck and by raw c2pa-python."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import av
+import c2pa
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import provenance
+from provcheck.app import cli
+from provenance import AIGeneration, PemSigner, SigningError, TrustConfig, Verdict, VisibleLabel
+from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, plan
+
+from .conftest import FIXTURES, TEST_ROOT, sign_argv
+from .videogen import ClipSpec, cached_clip
+
+TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("label-clips")
+
+
+@pytest.fixture(scope="module")
+def clip(clips: Path) -> Path:
+    """3 s of 320x240 H.264 with an AAC tone."""
+    return cached_clip(clips, ClipSpec(seed=21, width=320, height=240, seconds=3))
+
+
+@pytest.fixture(scope="module")
+def signer() -> PemSigner:
+    ca = FIXTURES / "testca"
+    return PemSigner.from_files(ca / "test-signer.key", ca / "test-signer-chain.pem")
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    """Every frame's luma plane as displayed size (no rotation applied)."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+
+
+def _audio_packets(path: Path) -> list[tuple[int | None, str]]:
+    with av.open(str(path)) as c:
+        return [(p.pts, hashlib.sha256(bytes(p)).hexdigest()) for p in c.demux(audio=0) if p.size]
+
+
+def _raw(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    """Raw c2pa-python: the validation state with the test root trusted, and the actions."""
+    settings = {"version": 1, "trust": {"user_anchors": TEST_ROOT.read_text()}}
+    with (
+        c2pa.Context.from_dict(settings) as ctx,
+        open(path, "rb") as f,
+        c2pa.Reader("video/mp4", f, context=ctx) as r,
+    ):
+        store = json.loads(r.json())
+        state = str(r.get_validation_state())
+    active = store["manifests"][store["active_manifest"]]
+    acts: list[dict[str, Any]] = []
+    for a in active["assertions"]:
+        if a["label"].startswith("c2pa.actions"):
+            acts.extend(a["data"]["actions"])
+    return state, acts
+
+
+def _box_changed(before: np.ndarray, after: np.ndarray, box: tuple[int, ...]) -> float:
+    x, y, w, h = box
+    return float(
+        np.abs(after[y : y + h, x : x + w].astype(int) - before[y : y + h, x : x + w]).mean()
+    )
+
+
+# -- library, end to end -------------------------------------------------------------------
+
+
+def test_sign_burns_the_label_and_records_it(clip: Path, tmp_path: Path, signer: PemSigner):
+    out = tmp_path / "labelled.mp4"
+    label = VisibleLabel("AI-generated", position="bottom-right", size=0.1)
+    layout = plan(clip, "video/mp4", label)
+    result = provenance.sign(clip, out, signer=signer, ai="fully", visible_label=label)
+    assert result.ai is AIGeneration.FULLY
+
+    # the pixels: the label box changed a lot, the rest of the frame hardly (re-encoded)
+    before, after = _frames(clip), _frames(out)
+    assert len(before) == len(after) == 75
+    x, y, w, h = layout.box
+    assert x + w > 320 - 20 and y + h > 240 - 20  # bottom right
+    assert _box_changed(before[10], after[10], layout.box) > 20
+    far = (0, 0, 120, 100)
+    assert _box_changed(before[10], after[10], far) < 3
+    # white text inside a dark box
+    region = after[10][y : y + h, x : x + w]
+    assert region.max() > 200 and np.median(region) < np.median(before[10][y : y + h, x : x + w])
+
+    # the audio packets are the very same bytes; timing and size kept
+    assert _audio_packets(out) == _audio_packets(clip)
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (320, 240)
+        assert v.average_rate == 25
+        assert [s.type for s in c.streams] == ["video", "audio"]
+
+    # raw c2pa-python: trusted, and the action reads back
+    state, acts = _raw(out)
+    assert state == "Trusted"
+    assert acts[0]["action"] == "c2pa.created"
+    added = [a for a in acts if a["action"] == LABEL_ACTION]
+    assert len(added) == 1
+    assert added[0]["parameters"][LABEL_PARAMETER]["text"] == "AI-generated"
+    assert "digitalSourceType" not in added[0]  # labelling is not generative AI
+    spatial = added[0]["changes"][0]["region"][0]
+    assert spatial["shape"]["origin"] == {"x": x, "y": y}
+    assert (spatial["shape"]["width"], spatial["shape"]["height"]) == (w, h)
+
+    # provcheck reads it back
+    report = provenance.verify(out, trust=TRUST)
+    assert report.verdict is Verdict.TRUSTED, report.problems
+    assert report.ai_generated is AIGeneration.FULLY
+    assert report.ai_parts == ()
+    (seen,) = report.visible_labels
+    assert seen.text == "AI-generated"
+    assert seen.signer == "provcheck fixtures Signer (TEST ONLY), provcheck fixtures"
+    assert seen.region == (x, y, w, h)
+    assert seen.start == 0.0 and seen.end is None
+    assert report.to_dict()["visible_labels"][0]["text"] == "AI-generated"
+
+
+def test_label_time_range_only_touches_those_frames(clip: Path, tmp_path: Path):
+    label = VisibleLabel("AI", position="center", size=0.2, start=1.0, duration=0.5)
+    layout = plan(clip, "video/mp4", label)
+    out = tmp_path / "range.mp4"
+    assert burn(layout, out) == 13  # frames at 1.00, 1.04, ... 1.48 s (25 fps)
+    before, after = _frames(clip), _frames(out)
+    changed = [i for i in range(75) if _box_changed(before[i], after[i], layout.box) > 15]
+    assert changed == list(range(25, 38))
+    assert layout.action("t")["changes"][0]["region"][1]["time"] == {
+        "type": "npt",
+        "start": "1",
+        "end": "1.5",
+    }
+
+
+def test_rotated_clip_keeps_its_rotation_and_the_label_reads_upright(tmp_path: Path):
+    src = tmp_path / "portrait.mp4"
+    with av.open(str(src), "w") as o:
+        s = o.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+        s.set_display_rotation(90)  # shown as 240x320 portrait
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 90, np.uint8), format="rgb24")
+            f.pts = i
+            o.mux(s.encode(f))
+        o.mux(s.encode(None))
+    layout = plan(src, "video/mp4", VisibleLabel("AI", position="top-left", size=0.1))
+    assert layout.display_size == (240, 320) and layout.rotation == 90
+    out = tmp_path / "portrait-labelled.mp4"
+    burn(layout, out)
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert frame.rotation == 90
+        shown = np.rot90(frame.to_ndarray(format="gray"), 1)  # as a player shows it
+    x, y, w, h = layout.box
+    assert shown[y : y + h, x : x + w].max() > 200  # the text is in the top-left as shown
+    assert shown[-40:, -40:].max() < 120  # and not elsewhere
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_sign_and_verify_say_it(clip: Path, tmp_path: Path):
+    out = tmp_path / "cli.mp4"
+    r = _run(
+        *sign_argv(clip, out, "--ai", "fully", "--visible-label", "AI-generated"),
+        "--label-position",
+        "top-right",
+        "--label-duration",
+        "2",
+    )
+    assert r.exit_code == 0, r.output
+    assert 'visible label "AI-generated"' in r.stderr
+    t = _run("--trust", str(TEST_ROOT), str(out))
+    assert t.exit_code == 0, t.output
+    assert 'visible AI label "AI-generated" added by' in t.stdout
+    j = json.loads(_run("--format", "json", "--trust", str(TEST_ROOT), str(out)).stdout)
+    (seen,) = j["results"][0]["visible_labels"]
+    assert seen["text"] == "AI-generated" and seen["position"] == "top-right"
+    assert seen["end"] == 2.0
+
+
+def test_tampered_file_shows_the_label_as_claimed_not_verified(
+    clip: Path, tmp_path: Path, signer: PemSigner
+):
+    out = tmp_path / "t.mp4"
+    provenance.sign(clip, out, signer=signer, ai="fully", visible_label=VisibleLabel("AI"))
+    data = bytearray(out.read_bytes())
+    mdat = data.rfind(b"mdat")
+    data[mdat + 5000] ^= 0xFF
+    out.write_bytes(bytes(data))
+    t = _run("--trust", str(TEST_ROOT), str(out))
+    line = next(s for s in t.stdout.splitlines() if "visible AI label" in s)
+    assert "claimed, not verified" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("AI\x1b[2Jgenerated", "control"),
+        ("AI\u202egenerated", "U\\+202E"),
+        ("x" * 201, "at most 200"),
+        ("   ", "empty"),
+    ],
+)
+def test_hostile_label_text_is_refused(clip: Path, tmp_path: Path, text: str, message: str):
+    with pytest.raises(SigningError, match=message):
+        VisibleLabel(text)
+    r = _run(*sign_argv(clip, tmp_path / "x.mp4", "--ai", "fully", "--visible-label", text))
+    assert r.exit_code == 2
+    assert "\x1b" not in r.output and "\u202e" not in r.output
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_right_to_left_and_long_text_fit_the_frame(clip: Path, tmp_path: Path, signer):
+    text = "\u0645\u0648\u0644\u062f \u0628\u0627\u0644\u0630\u0643\u0627\u0621 " * 12
+    label = VisibleLabel(text.strip()[:200], size=0.2)
+    layout = plan(clip, "video/mp4", label)
+    x, y, w, h = layout.box
+    assert x + w <= 320 and y + h <= 240
+    out = tmp_path / "rtl.mp4"
+    provenance.sign(clip, out, signer=signer, ai="fully", visible_label=label)
+    report = provenance.verify(out, trust=TRUST)
+    assert report.verdict is Verdict.TRUSTED
+    assert report.visible_labels[0].text == label.text
+
+
+def test_bad_inputs_fail_with_the_file_named_and_nothing_written(
+    clip: Path, tmp_path: Path, signer: PemSigner
+):
+    label = VisibleLabel("AI")
+    audio_only = tmp_path / "tone.m4a"
+    with av.open(str(audio_only), "w", format="mp4") as o:
+        a = o.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
+        frame.sample_rate, frame.pts = 48000, 0
+        o.mux(a.encode(frame))
+        o.mux(a.encode(None))
+    with pytest.raises(SigningError, match="tone.m4a: has no video stream"):
+        provenance.sign(
+            audio_only, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=label
+        )
+    with pytest.raises(SigningError, match="starts at 9 s"):
+        provenance.sign(
+            clip,
+            tmp_path / "o.mp4",
+            signer=signer,
+            ai="fully",
+            visible_label=VisibleLabel("AI", start=9),
+        )
+    with pytest.raises(SigningError, match="does not fit"):
+        plan(clip, "video/mp4", VisibleLabel("AI", position=(310, 230)))
+    assert list(tmp_path.glob("o.mp4*")) == [] and not list(tmp_path.glob(".*provcheck*"))
+
+
+def test_undecodable_video_is_named(clip: Path, tmp_path: Path, signer: PemSigner):
+    broken = tmp_path / "broken.mp4"
+    data = bytearray(clip.read_bytes())
+    mdat = data.find(b"mdat")
+    data[mdat + 8 : mdat + 8 + 20000] = bytes(20000)  # the first frames' slices zeroed
+    broken.write_bytes(bytes(data))
+    try:
+        provenance.sign(
+            broken, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=VisibleLabel("AI")
+        )
+    except provenance.ProvenanceError as exc:
+        assert "broken.mp4" in str(exc)
+    assert not list(tmp_path.glob(".*provcheck*"))

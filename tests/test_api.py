@@ -40,6 +40,7 @@ def test_all_is_honest() -> None:
         "distributed",  # provcheck audit --scheduler
         "resume",  # provcheck audit --resume
         "parts",
+        "visible_label",  # provcheck sign --visible-label
     }
     assert public - set(provenance.__all__) - modules == set()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,15 @@ from click.testing import CliRunner, Result
 
 import provenance
 from provcheck.app import cli
-from provenance import AIGeneration, PemSigner, SigningError, TrustConfig, Verdict, VisibleLabel
+from provenance import (
+    AIGeneration,
+    InputError,
+    PemSigner,
+    SigningError,
+    TrustConfig,
+    Verdict,
+    VisibleLabel,
+)
 from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, plan
 
 from .conftest import FIXTURES, TEST_ROOT, sign_argv
@@ -198,6 +208,39 @@ def test_cli_sign_and_verify_say_it(clip: Path, tmp_path: Path):
     assert seen["text"] == "AI-generated" and seen["position"] == "top-right"
     assert seen["end"] == 2.0
 
+    # the audit's HTML report lists it among the claims
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(out, folder / "cli.mp4")
+    page = tmp_path / "report.html"
+    r = _run("audit", str(folder), "--format", "html", "-o", str(page), "--trust", str(TEST_ROOT))
+    assert r.exit_code == 0, r.stderr
+    (block,) = re.findall(
+        r'<script type="application/json" id="details">(.*?)</script>', page.read_text(), re.S
+    )
+    strings = json.loads(block)["s"]
+    assert "Visible label" in strings
+    assert any(str(x).startswith('"AI-generated" added by provcheck') for x in strings)
+
+
+def test_in_place_on_a_mov(clips: Path, tmp_path: Path):
+    src = tmp_path / "clip.mov"
+    mp4 = cached_clip(clips, ClipSpec(seed=22, width=160, height=120, seconds=1))
+    with av.open(str(mp4)) as i, av.open(str(src), "w", format="mov") as o:
+        smap = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                p.stream = smap[p.stream.index]
+                o.mux(p)
+    before = _audio_packets(src)
+    r = _run(*sign_argv(src, src, "--ai", "partly", "--visible-label", "AI", "--in-place"))
+    assert r.exit_code == 0, r.output
+    assert _audio_packets(src) == before
+    report = provenance.verify(src, trust=TRUST)
+    assert report.verdict is Verdict.TRUSTED and report.format == "video/quicktime"
+    assert [v.text for v in report.visible_labels] == ["AI"]
+    assert list(tmp_path.iterdir()) == [src]
+
 
 def test_tampered_file_shows_the_label_as_claimed_not_verified(
     clip: Path, tmp_path: Path, signer: PemSigner
@@ -257,7 +300,7 @@ def test_bad_inputs_fail_with_the_file_named_and_nothing_written(
         frame.sample_rate, frame.pts = 48000, 0
         o.mux(a.encode(frame))
         o.mux(a.encode(None))
-    with pytest.raises(SigningError, match="tone.m4a: has no video stream"):
+    with pytest.raises(SigningError, match=r"tone\.m4a: has no video stream"):
         provenance.sign(
             audio_only, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=label
         )
@@ -280,10 +323,8 @@ def test_undecodable_video_is_named(clip: Path, tmp_path: Path, signer: PemSigne
     mdat = data.find(b"mdat")
     data[mdat + 8 : mdat + 8 + 20000] = bytes(20000)  # the first frames' slices zeroed
     broken.write_bytes(bytes(data))
-    try:
+    with pytest.raises(InputError, match=r"broken\.mp4: cannot decode the video"):
         provenance.sign(
             broken, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=VisibleLabel("AI")
         )
-    except provenance.ProvenanceError as exc:
-        assert "broken.mp4" in str(exc)
-    assert not list(tmp_path.glob(".*provcheck*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]

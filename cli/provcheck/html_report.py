@@ -580,6 +580,8 @@ def _claim_lines(r: Report) -> Iterable[Pair]:
         yield ("Its credentials now", f"{rec.verdict}: {rec.verdict_reason}")
     if r.manifest is not None:
         yield from _manifest_lines(r.manifest)
+    for v in r.visible_labels:  # issue 15: a burned-in label, a claim like the others
+        yield ("Visible label", f'"{v.text}" added by {v.signer or "an unnamed signer"}')
     if r.remote_manifest_url:
         yield ("Remote manifest", r.remote_manifest_url)
 

@@ -243,7 +243,11 @@ class VisibleLabelClaim:
             "position": self.position,
             "start": self.start,
             "end": self.end,
-            "region": list(self.region) if self.region else None,
+            "region": (
+                dict(zip(("x", "y", "width", "height"), self.region, strict=True))
+                if self.region
+                else None
+            ),
         }
 
 

@@ -63,7 +63,7 @@ _REFUSED = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 _MAX_FONT = 64 * 1024 * 1024  # large CJK fonts are ~20 MB
 _MIN_PX = 8  # smallest legible text height
 _CRF = 18  # visually lossless for H.264; platforms re-encode anyway
-_PRESET = "fast"
+_PRESET = "veryfast"  # the encode is ~95% of the time; "fast" costs ~60% more
 
 
 def _check_text(text: object) -> str:

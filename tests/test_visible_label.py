@@ -207,6 +207,7 @@ def test_cli_sign_and_verify_say_it(clip: Path, tmp_path: Path):
     (seen,) = j["results"][0]["visible_labels"]
     assert seen["text"] == "AI-generated" and seen["position"] == "top-right"
     assert seen["end"] == 2.0
+    assert set(seen["region"]) == {"x", "y", "width", "height"}
 
     # the audit's HTML report lists it among the claims
     folder = tmp_path / "in"

@@ -434,7 +434,7 @@ def sign(
     parts_mod.add_to_manifest(manifest, parts, agent=agent, source=src, ingredients=ing_json)
     native = signer.native(tsa_url)
     fingerprint = None
-    if repository is not None and kind.format is not None and kind.format.video:
+    if repository is not None and kind.format is not None and kind.format.video and not label_plan:
         from . import fingerprint as fp_mod
 
         fingerprint = fp_mod.compute(src)
@@ -453,6 +453,8 @@ def sign(
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
             if label_plan is not None:  # the labelled video, beside the output, is signed
                 src = _burn_label(stack, label_plan, out)
+                if repository is not None:  # the soft binding is of the labelled picture
+                    fingerprint = _labelled_fingerprint(manifest, src)
             src_f: Any
             packet = xmp.build_packet(str(label_dst)) if write_xmp else b""
             if write_xmp and kind.family is media.Family.BMFF:
@@ -551,6 +553,14 @@ def _burn_label(stack: ExitStack, label_plan: LabelPlan, out: Path) -> Path:
     vl_mod.burn(label_plan, labelled)
     _check_source(labelled)
     return labelled
+
+
+def _labelled_fingerprint(manifest: dict[str, Any], labelled: Path) -> Any:
+    from . import fingerprint as fp_mod
+
+    fingerprint = fp_mod.compute(labelled)
+    manifest["assertions"].append(fp_mod.soft_binding_assertion(fingerprint))
+    return fingerprint
 
 
 def _use_fast_path(kind: media.MediaType, sidecar: object, remote_url: object) -> bool:

@@ -329,3 +329,22 @@ def test_undecodable_video_is_named(clip: Path, tmp_path: Path, signer: PemSigne
             broken, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=VisibleLabel("AI")
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]
+
+
+def test_repository_fingerprint_is_of_the_labelled_picture(
+    clip: Path, tmp_path: Path, signer: PemSigner
+):
+    repo = provenance.SQLiteRepository(tmp_path / "repo.db")
+    out = tmp_path / "reg.mp4"
+    label = VisibleLabel("AI-generated", size=0.1)
+    provenance.sign(clip, out, signer=signer, ai="fully", visible_label=label, repository=repo)
+    stripped = tmp_path / "stripped.mp4"  # a platform re-upload that dropped the manifest
+    with av.open(str(out)) as i, av.open(str(stripped), "w") as o:
+        smap = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                p.stream = smap[p.stream.index]
+                o.mux(p)
+    report = provenance.verify(stripped, trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.STRIPPED
+    assert report.recovered is not None and report.recovered.similarity == 1.0

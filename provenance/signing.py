@@ -547,7 +547,11 @@ def _burn_label(stack: ExitStack, label_plan: LabelPlan, out: Path) -> Path:
     from . import visible_label as vl_mod
 
     where = Path(
-        stack.enter_context(tempfile.TemporaryDirectory(prefix=".provcheck-label-", dir=out.parent))
+        stack.enter_context(
+            tempfile.TemporaryDirectory(
+                prefix=f".{out.name}.", suffix=".provcheck-tmp", dir=out.parent
+            )
+        )
     )
     labelled = where / ("labelled." + label_plan.container)
     vl_mod.burn(label_plan, labelled)

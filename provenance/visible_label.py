@@ -20,6 +20,7 @@ at most ``MAX_TEXT`` characters, never markup; control characters and bidi overr
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
@@ -407,6 +408,11 @@ def burn(p: LabelPlan, dest: str | os.PathLike[str]) -> int:
         ):
             return _transcode(p, inp, out)
     except av.FFmpegError as exc:
+        if exc.filename == str(out_path) or exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise SigningError(
+                f"{out_path.parent}: cannot write the labelled video: {exc.strerror or exc} "
+                "(nothing was written to the destination)"
+            ) from None
         raise _av_error(src, exc) from None
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import resource
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +353,39 @@ def test_repository_fingerprint_is_of_the_labelled_picture(
     report = provenance.verify(stripped, trust=TRUST, repository=repo)
     assert report.verdict is Verdict.STRIPPED
     assert report.recovered is not None and report.recovered.similarity == 1.0
+
+
+def _label_cmd(src: Path, out: Path) -> list[str]:
+    argv = sign_argv(src, out, "--ai", "fully", "--visible-label", "AI-generated")
+    return [sys.executable, "-m", "provcheck", *argv]
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6])
+def test_sigkill_mid_burn_leaves_no_output(clips: Path, tmp_path: Path, delay: float):
+    src = cached_clip(clips, ClipSpec(seed=23, width=640, height=360, seconds=8))
+    before = src.read_bytes()
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        _label_cmd(src, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert src.read_bytes() == before
+    if out.exists():  # killed after the atomic rename: then whole and valid
+        assert provenance.verify(out, trust=TRUST).verdict is Verdict.TRUSTED
+
+
+def test_full_disk_while_burning_is_a_clear_error(clip: Path, tmp_path: Path):
+    out = tmp_path / "out.mp4"
+
+    def limit() -> None:  # files this process writes may not grow past 64 KiB
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    proc = subprocess.run(
+        _label_cmd(clip, out), capture_output=True, text=True, timeout=120, preexec_fn=limit
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert "cannot write the labelled video" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

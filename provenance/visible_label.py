@@ -62,6 +62,7 @@ _CONTAINERS = {"video/mp4": "mp4", "video/quicktime": "mov"}
 # the pixels read differently from the text recorded in the manifest.
 _REFUSED = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MAX_FONT = 64 * 1024 * 1024  # large CJK fonts are ~20 MB
+_MAX_PIXELS = 8192 * 4320  # 8K; libx264 and memory per frame stay sane
 _MIN_PX = 8  # smallest legible text height
 _CRF = 18  # visually lossless for H.264; platforms re-encode anyway
 _PRESET = "veryfast"  # the encode is ~95% of the time; "fast" costs ~60% more
@@ -285,6 +286,11 @@ def plan(path: str | os.PathLike[str], mime: str, label: VisibleLabel) -> LabelP
         raise _av_error(src, exc) from None
     if not width or not height:
         raise SigningError(f"{src}: the video stream has no frame size")
+    if width * height > _MAX_PIXELS:
+        raise SigningError(
+            f"{src}: a {width}x{height} frame is larger than a visible label is burned into "
+            f"(at most {_MAX_PIXELS // 1_000_000} megapixels)"
+        )
     dw, dh = (height, width) if rotation in (90, 270) else (width, height)
     if label.start > 0 and length is not None and label.start >= length:
         raise SigningError(
@@ -326,6 +332,22 @@ def _quarter(rotation: object) -> int:
     return round(deg / 90.0) % 4 * 90 if math.isfinite(deg) else 0
 
 
+def coded_origin(
+    box: tuple[int, int, int, int], k: int, coded_w: int, coded_h: int
+) -> tuple[int, int]:
+    """Row and column, in the coded frame, of the top-left corner of ``box`` (x, y, w, h in
+    the displayed frame) once it is turned back by ``k`` quarter turns (display is
+    ``numpy.rot90(coded, k)``, counter-clockwise)."""
+    x, y, w, h = box
+    if k == 1:
+        return x, coded_w - y - h
+    if k == 2:
+        return coded_h - y - h, coded_w - x - w
+    if k == 3:
+        return coded_h - x - w, y
+    return y, x
+
+
 class _Overlay:
     """The label rendered once, in coded-frame orientation, as blend factors per plane."""
 
@@ -333,7 +355,7 @@ class _Overlay:
         import numpy as np
         from PIL import Image, ImageDraw
 
-        x, y, w, h = p.box
+        w, h = p.box[2], p.box[3]
         img = Image.new("RGBA", (w, h), (0, 0, 0, round(255 * p.label.box_opacity)))
         text = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         font = _font(p.label, p.font_data, p.font_px)
@@ -346,27 +368,16 @@ class _Overlay:
             fill=(255, 255, 255, round(255 * p.label.opacity)),
         )
         rgba = np.asarray(Image.alpha_composite(img, text), dtype=np.float32) / 255.0
-        grey, alpha = rgba[..., 0], rgba[..., 3]
-        # place it on a displayed-size mask, turn that into the coded orientation, crop
+        # turn the patch into the coded orientation (display = rot90(coded, k))
         k = p.rotation // 90
-        dw, dh = p.display_size
-        canvas_a = np.zeros((dh, dw), np.float32)
-        canvas_g = np.zeros((dh, dw), np.float32)
-        canvas_a[y : y + h, x : x + w] = alpha
-        canvas_g[y : y + h, x : x + w] = grey
-        coded_a = np.rot90(canvas_a, -k)
-        coded_g = np.rot90(canvas_g, -k)
-        if coded_a.shape != (coded_h, coded_w):
-            raise SigningError(f"{p.source}: the frame size changes inside the video")
-        rows = np.flatnonzero(coded_a.any(axis=1))
-        cols = np.flatnonzero(coded_a.any(axis=0))
-        if rows.size == 0:
-            rows, cols = np.array([0, 1]), np.array([0, 1])
-        r0, r1 = int(rows[0]) & ~1, min(coded_h, (int(rows[-1]) + 2) & ~1)
-        c0, c1 = int(cols[0]) & ~1, min(coded_w, (int(cols[-1]) + 2) & ~1)
+        patch = np.rot90(rgba, -k)
+        r0, c0 = coded_origin(p.box, k, coded_w, coded_h)
+        r1, c1 = r0 + patch.shape[0], c0 + patch.shape[1]
+        if r0 < 0 or c0 < 0 or r1 > coded_h or c1 > coded_w:
+            raise SigningError(f"{p.source}: the label does not fit the decoded frame")
         self.rows, self.cols = slice(r0, r1), slice(c0, c1)
-        a = np.ascontiguousarray(coded_a[r0:r1, c0:c1])
-        g = coded_g[r0:r1, c0:c1]
+        a = np.ascontiguousarray(patch[..., 3])
+        g = patch[..., 0]
         luma = g * 255.0 if full_range else 16.0 + g * 219.0
         self.keep_y = 1.0 - a
         self.add_y = luma * a
@@ -425,6 +436,9 @@ def _transcode(p: LabelPlan, inp: Any, out: Any) -> int:
 
     vin = inp.streams.video[0]
     ctx = vin.codec_context
+    # 8-bit 4:2:0 out (what H.264 players all take); JPEG-range input stays full range
+    enc_fmt = "yuvj420p" if ctx.pix_fmt == "yuvj420p" else "yuv420p"
+    size = (ctx.width, ctx.height)
     for key, value in inp.metadata.items():
         if key not in ("major_brand", "minor_version", "compatible_brands", "encoder"):
             out.metadata[key] = value
@@ -435,7 +449,7 @@ def _transcode(p: LabelPlan, inp: Any, out: Any) -> int:
             rate = vin.average_rate or vin.guessed_rate or Fraction(25)
             vout = out.add_stream("libx264", rate=rate)
             vout.width, vout.height = ctx.width, ctx.height
-            vout.pix_fmt = "yuv420p"
+            vout.pix_fmt = enc_fmt
             vout.time_base = vin.time_base
             vout.codec_context.time_base = vin.time_base
             vout.options = {"crf": str(_CRF), "preset": _PRESET}
@@ -470,27 +484,30 @@ def _transcode(p: LabelPlan, inp: Any, out: Any) -> int:
         for frame in _decode(packet):
             if first_pts is None and frame.pts is not None:
                 first_pts = frame.pts
+            if (frame.width, frame.height) != size:
+                raise SigningError(
+                    f"{p.source}: the frame size changes inside the video "
+                    f"({size[0]}x{size[1]} to {frame.width}x{frame.height}); "
+                    "a visible label cannot be burned into it"
+                )
+            if frame.format.name != enc_fmt:
+                frame = _reformatted(frame, enc_fmt)
             t = (frame.pts or 0) - (first_pts or 0)
             if t >= start and (end is None or t < end):
-                if frame.format.name not in ("yuv420p", "yuvj420p"):
-                    frame = _reformatted(frame)
                 if overlay is None:
-                    overlay = _Overlay(
-                        p, frame.width, frame.height, frame.format.name == "yuvj420p"
-                    )
+                    full = enc_fmt == "yuvj420p" or frame.color_range == 2  # AVCOL_RANGE_JPEG
+                    overlay = _Overlay(p, frame.width, frame.height, full)
                 frame.make_writable()
                 overlay.apply(frame)
                 labelled += 1
-            elif frame.format.name != "yuv420p":
-                frame = _reformatted(frame)
             frame.pict_type = av.video.frame.PictureType.NONE
             out.mux(vout.encode(frame))
     out.mux(vout.encode(None))
     return labelled
 
 
-def _reformatted(frame: Any) -> Any:
-    new = frame.reformat(format="yuv420p")
+def _reformatted(frame: Any, fmt: str) -> Any:
+    new = frame.reformat(format=fmt)
     new.pts, new.time_base = frame.pts, frame.time_base
     return new
 

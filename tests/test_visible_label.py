@@ -32,9 +32,9 @@ from provenance import (
     Verdict,
     VisibleLabel,
 )
-from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, plan
+from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, coded_origin, plan
 
-from .conftest import FIXTURES, TEST_ROOT, sign_argv
+from .conftest import FIXTURES, TEST_ROOT, require_tool, sign_argv
 from .videogen import ClipSpec, cached_clip
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
@@ -167,28 +167,71 @@ def test_label_time_range_only_touches_those_frames(clip: Path, tmp_path: Path):
     }
 
 
-def test_rotated_clip_keeps_its_rotation_and_the_label_reads_upright(tmp_path: Path):
-    src = tmp_path / "portrait.mp4"
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_clip_keeps_its_rotation_and_the_label_reads_upright(tmp_path: Path, rotation: int):
+    ffmpeg = require_tool("ffmpeg", "ffmpeg")
+    src = tmp_path / "rotated.mp4"
     with av.open(str(src), "w") as o:
         s = o.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
-        s.set_display_rotation(90)  # shown as 240x320 portrait
+        s.set_display_rotation(rotation)
         for i in range(10):
             f = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 90, np.uint8), format="rgb24")
             f.pts = i
             o.mux(s.encode(f))
         o.mux(s.encode(None))
     layout = plan(src, "video/mp4", VisibleLabel("AI", position="top-left", size=0.1))
-    assert layout.display_size == (240, 320) and layout.rotation == 90
-    out = tmp_path / "portrait-labelled.mp4"
+    shown_w, shown_h = (240, 320) if rotation != 180 else (320, 240)
+    assert layout.display_size == (shown_w, shown_h) and layout.rotation == rotation
+    out = tmp_path / "labelled.mp4"
     burn(layout, out)
     with av.open(str(out)) as c:
-        frame = next(c.decode(video=0))
-        assert frame.rotation == 90
-        shown = np.rot90(frame.to_ndarray(format="gray"), 1)  # as a player shows it
+        assert next(c.decode(video=0)).rotation % 360 == rotation
+    # as a player shows it: ffmpeg applies the display matrix (autorotate)
+    raw = subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-i",
+            str(out),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    shown = np.frombuffer(raw, np.uint8).reshape(shown_h, shown_w)
     x, y, w, h = layout.box
+    assert x < 20 and y < 20
     assert shown[y : y + h, x : x + w].max() > 200  # the text is in the top-left as shown
-    assert shown[-40:, -40:].max() < 120  # and not elsewhere
+    assert shown[y : y + h, x : x + w].min() < 60  # on its dark box
+    assert shown[-60:, -60:].max() < 120  # and nowhere else
+
+
+def test_coded_origin_matches_numpy_rotation():
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        coded = np.zeros((24, 40), np.uint8)
+        shown = np.rot90(coded, k).copy()
+        box = (
+            int(rng.integers(0, shown.shape[1] - 6)),
+            int(rng.integers(0, shown.shape[0] - 4)),
+            6,
+            4,
+        )
+        x, y, w, h = box
+        shown[y : y + h, x : x + w] = np.arange(1, 25, dtype=np.uint8).reshape(4, 6)
+        back = np.rot90(shown, -k)
+        patch = np.rot90(shown[y : y + h, x : x + w], -k)
+        r0, c0 = coded_origin(box, k, 40, 24)
+        assert (back[r0 : r0 + patch.shape[0], c0 : c0 + patch.shape[1]] == patch).all()
+        assert back.sum() == patch.sum()
 
 
 # -- the command line ----------------------------------------------------------------------

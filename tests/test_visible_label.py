@@ -34,7 +34,7 @@ from provenance import (
 )
 from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, coded_origin, plan
 
-from .conftest import FIXTURES, TEST_ROOT, require_tool, sign_argv
+from .conftest import FIXTURES, TEST_ROOT, media, require_tool, sign_argv
 from .videogen import ClipSpec, cached_clip
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
@@ -363,6 +363,11 @@ def test_bad_inputs_fail_with_the_file_named_and_nothing_written(
         )
     with pytest.raises(SigningError, match="does not fit"):
         plan(clip, "video/mp4", VisibleLabel("AI", position=(310, 230)))
+    photo = media("photo_captured.jpg")
+    with pytest.raises(SigningError, match=r"photo_captured\.jpg: .*MP4 or MOV video only"):
+        provenance.sign(photo, tmp_path / "o.jpg", signer=signer, ai="no", visible_label=label)
+    r = _run(*sign_argv(clip, tmp_path / "o.mp4", "--ai", "fully", "--label-size", "0.1"))
+    assert r.exit_code == 2 and "--label-size needs --visible-label" in r.stderr
     assert list(tmp_path.glob("o.mp4*")) == [] and not list(tmp_path.glob(".*provcheck*"))
 
 

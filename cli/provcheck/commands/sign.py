@@ -304,7 +304,13 @@ def sign_cmd(
     refuse_special_files("--ingredient", list(ingredients))
     extra = _load_extra_assertions(manifest_file)
     label = None
-    if visible_label is not None:
+    if visible_label is None:
+        ctx = click.get_current_context()
+        for name in ("label_position", "label_size", "label_start", "label_duration", "label_font"):
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + name.replace("_", "-")
+                raise click.UsageError(f"{flag} needs --visible-label TEXT")
+    else:
         refuse_special_files("--label-font", [label_font])
         try:
             label = provenance.VisibleLabel(

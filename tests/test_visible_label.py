@@ -437,3 +437,30 @@ def test_full_disk_while_burning_is_a_clear_error(clip: Path, tmp_path: Path):
     assert proc.returncode == 5, proc.stderr
     assert "cannot write the labelled video" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_hostile_label_text_read_from_a_manifest_is_shown_as_data():
+    from provcheck import render
+    from provenance import Manifest, Report, VisibleLabelClaim
+
+    evil = "AI\x1b[2J\x1b]8;;http://x\x07link\u202e\r\nfake line"
+    claim = VisibleLabelClaim(text=evil, manifest="urn:x", signer="Evil\x1b[31m Corp")
+    manifest = Manifest(
+        label="urn:x",
+        claim_generator=None,
+        title=None,
+        format=None,
+        signer=None,
+        timestamp=None,
+        actions=(),
+        ai_generated=AIGeneration.UNKNOWN,
+        visible_labels=(claim,),
+    )
+    for verdict in (Verdict.UNTRUSTED, Verdict.INVALID):
+        report = Report(path="p.mp4", verdict=verdict, reason="r", manifest=manifest)
+        text = render.render_text(report)
+        line = next(s for s in text.splitlines() if "visible AI label" in s)
+        assert "\x1b[2J" not in text and "\u202e" not in text and "\r" not in text
+        assert "\\x1b[2J" in line and "fake line" in line  # escaped, on the same line
+        assert ("claimed, not verified" in line) is (verdict is Verdict.INVALID)
+        assert report.to_dict()["visible_labels"][0]["text"] == evil  # JSON keeps the data

@@ -224,7 +224,13 @@ def _looks_like_tsa_trouble(exc: BaseException) -> bool:
     show_default=True,
     help="Text height as a fraction of the frame height.",
 )
-@click.option("--label-start", type=click.FloatRange(0), default=0.0, metavar="SECONDS")
+@click.option(
+    "--label-start",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="When the label appears, from the first frame (default: at once).",
+)
 @click.option(
     "--label-duration",
     type=click.FloatRange(0, min_open=True),

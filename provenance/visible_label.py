@@ -63,6 +63,7 @@ _CONTAINERS = {"video/mp4": "mp4", "video/quicktime": "mov"}
 _REFUSED = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MAX_FONT = 64 * 1024 * 1024  # large CJK fonts are ~20 MB
 _MAX_PIXELS = 8192 * 4320  # 8K; libx264 and memory per frame stay sane
+_LIMITS = {"max_pixels": str(_MAX_PIXELS)}
 _MIN_PX = 8  # smallest legible text height
 _CRF = 18  # visually lossless for H.264; platforms re-encode anyway
 _PRESET = "veryfast"  # the encode is ~95% of the time; "fast" costs ~60% more
@@ -264,8 +265,9 @@ def _layout(
 
 
 def plan(path: str | os.PathLike[str], mime: str, label: VisibleLabel) -> LabelPlan:
-    """Lay ``label`` out on the video at ``path`` (its container only is read): refuses a
-    file that is not MP4/MOV, has no video stream or a start after its end."""
+    """Lay ``label`` out on the video at ``path`` (its container and first frame are
+    read): refuses a file that is not MP4/MOV, has no video stream, a frame over 8K or a
+    start after its end."""
     import av
 
     src = Path(path)
@@ -275,22 +277,24 @@ def plan(path: str | os.PathLike[str], mime: str, label: VisibleLabel) -> LabelP
             f"{src}: a visible label can be burned into MP4 or MOV video only, not {mime}"
         )
     try:
-        with av.open(str(src), metadata_errors="ignore") as inp:
+        with av.open(str(src), metadata_errors="ignore", options=_LIMITS) as inp:
             if not inp.streams.video:
                 raise SigningError(f"{src}: has no video stream to put a visible label on")
             vs = inp.streams.video[0]
             width, height = vs.codec_context.width, vs.codec_context.height
+            if not width or not height:
+                raise SigningError(
+                    f"{src}: the video stream has no usable frame size (none, or over 8K)"
+                )
+            if width * height > _MAX_PIXELS:  # checked before a frame is decoded
+                raise SigningError(
+                    f"{src}: a {width}x{height} frame is larger than a visible label is burned "
+                    f"into (at most {_MAX_PIXELS // 1_000_000} megapixels)"
+                )
             rotation = _stream_rotation(inp, vs)
             length = _duration(inp, vs)
     except av.FFmpegError as exc:
         raise _av_error(src, exc) from None
-    if not width or not height:
-        raise SigningError(f"{src}: the video stream has no frame size")
-    if width * height > _MAX_PIXELS:
-        raise SigningError(
-            f"{src}: a {width}x{height} frame is larger than a visible label is burned into "
-            f"(at most {_MAX_PIXELS // 1_000_000} megapixels)"
-        )
     dw, dh = (height, width) if rotation in (90, 270) else (width, height)
     if label.start > 0 and length is not None and label.start >= length:
         raise SigningError(
@@ -316,12 +320,20 @@ def _stream_rotation(inp: Any, vs: Any) -> int:
     """The display rotation of the first frame (0/90/180/270), read from a decoded frame."""
     import av
 
+    _limit(vs)
     try:
         for frame in inp.decode(vs):
             return _quarter(frame.rotation)
     except av.FFmpegError:  # a file that does not decode fails in burn(), named
         return 0
     return 0
+
+
+def _limit(stream: Any) -> None:
+    """The decoder itself refuses pictures over the bound: a bitstream can claim a larger
+    frame than the container header says (a dimension bomb)."""
+    ctx = stream.codec_context
+    ctx.options = {**ctx.options, **_LIMITS}
 
 
 def _quarter(rotation: object) -> int:
@@ -414,7 +426,7 @@ def burn(p: LabelPlan, dest: str | os.PathLike[str]) -> int:
     src, out_path = p.source, Path(dest)
     try:
         with (
-            av.open(str(src), metadata_errors="ignore") as inp,
+            av.open(str(src), metadata_errors="ignore", options=_LIMITS) as inp,
             av.open(str(out_path), "w", format=p.container) as out,
         ):
             return _transcode(p, inp, out)
@@ -435,6 +447,7 @@ def _transcode(p: LabelPlan, inp: Any, out: Any) -> int:
     import av
 
     vin = inp.streams.video[0]
+    _limit(vin)
     ctx = vin.codec_context
     # 8-bit 4:2:0 out (what H.264 players all take); JPEG-range input stays full range
     enc_fmt = "yuvj420p" if ctx.pix_fmt == "yuvj420p" else "yuv420p"

@@ -35,7 +35,7 @@ from provenance import (
 from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, coded_origin, plan
 
 from .conftest import FIXTURES, TEST_ROOT, media, require_tool, sign_argv
-from .videogen import ClipSpec, cached_clip
+from .videogen import ClipSpec, cached_clip, make_dimension_bomb
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
 
@@ -464,3 +464,16 @@ def test_hostile_label_text_read_from_a_manifest_is_shown_as_data():
         assert "\\x1b[2J" in line and "fake line" in line  # escaped, on the same line
         assert ("claimed, not verified" in line) is (verdict is Verdict.INVALID)
         assert report.to_dict()["visible_labels"][0]["text"] == evil  # JSON keeps the data
+
+
+def test_dimension_bomb_is_refused_undecoded(tmp_path: Path, signer: PemSigner):
+    label = VisibleLabel("AI")
+    declared = make_dimension_bomb(tmp_path / "declared.mp4")
+    with pytest.raises(SigningError, match=r"declared\.mp4: .*(over 8K|larger than)"):
+        provenance.sign(
+            declared, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=label
+        )
+    hidden = make_dimension_bomb(tmp_path / "hidden.mp4", header=False)  # only the bitstream lies
+    with pytest.raises(InputError, match=r"hidden\.mp4: cannot decode the video"):
+        provenance.sign(hidden, tmp_path / "o.mp4", signer=signer, ai="fully", visible_label=label)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["declared.mp4", "hidden.mp4"]

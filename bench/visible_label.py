@@ -6,6 +6,7 @@ Makes one H.264/AAC clip with tests/videogen.py (portrait 720x1280 by default, a
 platforms serve), then times, best of ``--rounds``:
 
 * ``ffmpeg decode``: ``ffmpeg -i clip -f null -`` (the floor: decoding alone);
+* ``pyav decode``: the same decode through PyAV, as ``burn`` does it;
 * ``ffmpeg x264``: ``ffmpeg`` re-encoding the video with the same libx264 settings and
   copying the audio, without a label (what any burn-in pays at least);
 * ``burn``: ``provenance.visible_label.burn`` (decode, blend, encode, copy audio);
@@ -27,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from provenance import PemSigner, VisibleLabel, sign  # noqa: E402
-from provenance.visible_label import burn, plan  # noqa: E402
+from provenance.visible_label import _CRF, _PRESET, burn, plan  # noqa: E402
 from tests.videogen import ClipSpec, make_clip  # noqa: E402
 
 
@@ -38,6 +39,14 @@ def best(rounds: int, fn: Callable[[], object]) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def _pyav_decode(path: Path) -> None:
+    import av
+
+    with av.open(str(path)) as c:
+        for _ in c.decode(video=0):
+            pass
 
 
 def main() -> None:
@@ -62,6 +71,7 @@ def main() -> None:
             "ffmpeg decode": best(
                 args.rounds, lambda: subprocess.run([*null, "-f", "null", "-"], check=True)
             ),
+            "pyav decode": best(args.rounds, lambda: _pyav_decode(clip)),
             "ffmpeg x264": best(
                 args.rounds,
                 lambda: subprocess.run(
@@ -70,9 +80,9 @@ def main() -> None:
                         "-c:v",
                         "libx264",
                         "-preset",
-                        "fast",
+                        _PRESET,
                         "-crf",
-                        "18",
+                        str(_CRF),
                         "-c:a",
                         "copy",
                         str(d / "ff.mp4"),

@@ -328,7 +328,8 @@ def sign_cmd(
                 font=Path(label_font) if label_font else None,
             )
         except provenance.ProvenanceError as exc:
-            raise click.BadParameter(_s(str(exc)), param_hint="--visible-label") from None
+            hint = "--label-position" if "position" in str(exc) else "--visible-label"
+            raise click.BadParameter(_s(str(exc)), param_hint=hint) from None
     signer = _load_signer(key, cert, alg, passphrase_env)
     repo = open_repository(repository)
     try:

@@ -46,6 +46,7 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
                  against their own signed fingerprint)
     textsafe     file-derived text made safe for terminals and spreadsheets
     thumbnails   small JPEG thumbnails for HTML reports
+    visible_label a visible label burned into a video before signing, and read back
 """
 
 import importlib as _importlib
@@ -91,6 +92,7 @@ _API: dict[str, tuple[str, ...]] = {
         "Signer",
         "Timestamp",
         "Verdict",
+        "VisibleLabelClaim",
         "exit_code_for",
     ),
     "parts": ("describe_part", "load_parts", "parse_part"),
@@ -129,6 +131,7 @@ _API: dict[str, tuple[str, ...]] = {
         "update as update_trust_lists",
     ),
     "verification": ("Verifier", "describe_code", "verify", "verify_bytes"),
+    "visible_label": ("VisibleLabel",),
 }
 
 if _TYPE_CHECKING:
@@ -178,6 +181,7 @@ if _TYPE_CHECKING:
     from .model import Signer as Signer
     from .model import Timestamp as Timestamp
     from .model import Verdict as Verdict
+    from .model import VisibleLabelClaim as VisibleLabelClaim
     from .model import exit_code_for as exit_code_for
     from .parts import describe_part as describe_part
     from .parts import load_parts as load_parts
@@ -213,6 +217,7 @@ if _TYPE_CHECKING:
     from .verification import describe_code as describe_code
     from .verification import verify as verify
     from .verification import verify_bytes as verify_bytes
+    from .visible_label import VisibleLabel as VisibleLabel
 
     inspect_report = _inspection.inspect
     TRUST_KINDS = _trust.KINDS

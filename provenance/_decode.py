@@ -26,6 +26,7 @@ from .model import (
     Problem,
     Signer,
     Timestamp,
+    VisibleLabelClaim,
 )
 from .trust import TrustConfig
 
@@ -267,6 +268,43 @@ def _ai_parts(manifest: Mapping[str, Any], label: str) -> tuple[AIPart, ...]:
     return tuple(out[:200])
 
 
+def _signer_name(signer: Signer | None) -> str | None:
+    """Who signed, in a few words: the certificate's common name and organisation."""
+    if signer is None:
+        return None
+    names = [n for n in (signer.common_name, signer.organization) if n]
+    return ", ".join(dict.fromkeys(names)) or None
+
+
+def _visible_labels(
+    manifest: Mapping[str, Any], label: str, signer: Signer | None
+) -> tuple[VisibleLabelClaim, ...]:
+    """Visible labels recorded by the manifest's actions (provenance.visible_label)."""
+    from .visible_label import label_from_action
+
+    out: list[VisibleLabelClaim] = []
+    for a in manifest.get("assertions") or []:
+        alabel = a.get("label") if isinstance(a, Mapping) else None
+        if not (
+            isinstance(alabel, str)
+            and (alabel == "c2pa.actions" or alabel.startswith("c2pa.actions."))
+        ):
+            continue
+        data = a.get("data")
+        for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
+            seen = label_from_action(act) if isinstance(act, Mapping) else None
+            if seen is not None:
+                out.append(
+                    VisibleLabelClaim(
+                        manifest=label,
+                        signer=_signer_name(signer),
+                        software_agent=_software_agent(act.get("softwareAgent")),
+                        **seen,
+                    )
+                )
+    return tuple(out[:20])
+
+
 def _ingredient_hashes(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for a in manifest.get("assertions") or []:
@@ -395,6 +433,7 @@ def build_manifest(
         assertions=_assertions(m),
         ai_parts=_ai_parts(m, label),
         identities=identities_from(m),
+        visible_labels=_visible_labels(m, label, signer),
     )
 
 

@@ -223,6 +223,37 @@ class AIPart:
 
 
 @dataclass(frozen=True)
+class VisibleLabelClaim:
+    """A visible label burned into the picture, as a manifest records it (a
+    ``c2pa.addedText`` action written by ``provenance.visible_label``)."""
+
+    text: str
+    manifest: str  # label of the manifest in the chain that recorded it
+    signer: str | None = None  # that manifest's signer: common name, organisation
+    software_agent: str | None = None
+    position: str | None = None  # "top-left" ... or "x,y"
+    start: float | None = None  # seconds
+    end: float | None = None  # None: to the end of the clip
+    region: tuple[float, float, float, float] | None = None  # x, y, width, height in pixels
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "manifest": self.manifest,
+            "signer": self.signer,
+            "software_agent": self.software_agent,
+            "position": self.position,
+            "start": self.start,
+            "end": self.end,
+            "region": (
+                dict(zip(("x", "y", "width", "height"), self.region, strict=True))
+                if self.region
+                else None
+            ),
+        }
+
+
+@dataclass(frozen=True)
 class Problem:
     """One validation failure, with its C2PA status code and words a person understands."""
 
@@ -314,6 +345,7 @@ class Manifest:
     ai_parts: tuple[AIPart, ...] = ()
     # CAWG identity assertions (who the named actors are), as the C2PA library validated them
     identities: tuple[Identity, ...] = ()
+    visible_labels: tuple[VisibleLabelClaim, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,6 +362,7 @@ class Manifest:
             "assertions": [a.to_dict() for a in self.assertions],
             "ai_parts": [p.to_dict() for p in self.ai_parts],
             "identities": [i.to_dict() for i in self.identities],
+            "visible_labels": [v.to_dict() for v in self.visible_labels],
         }
 
 
@@ -564,6 +597,20 @@ class Report:
         return self.manifest.identities if self.manifest else ()
 
     @property
+    def visible_labels(self) -> tuple[VisibleLabelClaim, ...]:
+        """Visible labels burned in along the manifest chain, active manifest first."""
+        out: list[VisibleLabelClaim] = []
+        todo = [self.manifest] if self.manifest else []
+        seen: set[str] = set()
+        while todo:
+            m = todo.pop(0)
+            if m.label not in seen:
+                seen.add(m.label)
+                out.extend(m.visible_labels)
+                todo.extend(i.manifest for i in m.ingredients if i.manifest is not None)
+        return tuple(out)
+
+    @property
     def claims(self) -> str:
         """How far the manifest's claims (AI value, title, signer, actions) can be believed.
 
@@ -589,6 +636,7 @@ class Report:
             "ai_parts": [p.to_dict() for p in self.ai_parts],
             "contains": [w.to_dict() for w in self.contains],
             "identities": [i.to_dict() for i in self.identities],
+            "visible_labels": [v.to_dict() for v in self.visible_labels],
             "signer": signer.to_dict() if signer else None,
             "status_codes": list(self.status_codes),
             "problems": [p.to_dict() for p in self.problems],

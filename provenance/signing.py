@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,9 @@ from .errors import DestinationExistsError, InputError, SigningError
 from .keys import algorithm_for_key, check_signing_certificate, load_private_key
 from .model import AIGeneration, AIPart
 from .trust import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .visible_label import LabelPlan, VisibleLabel
 
 __all__ = [
     "PemSigner",
@@ -333,6 +336,7 @@ def sign(
     write_xmp: bool = True,
     repository: Any = None,
     parts: Sequence[AIPart] = (),
+    visible_label: VisibleLabel | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``dest`` with a manifest that carries the AI label.
 
@@ -357,6 +361,9 @@ def sign(
 
     ``parts`` declares which parts are AI-made (``provenance.parts``); the label is then
     ``partly`` unless ``ai`` says otherwise.
+
+    ``visible_label`` (``provenance.visible_label``) burns a visible label into the video
+    first (re-encoded beside the output, audio copied) and records it as an action.
     """
     from . import __version__
 
@@ -375,6 +382,11 @@ def sign(
         raise SigningError(f"{out}: exists and is not a regular file")
     if not out.parent.is_dir():
         raise SigningError(f"{out.parent}: no such directory")
+    label_plan = None
+    if visible_label is not None:  # laid out now: a file it cannot label fails before any work
+        from . import visible_label as vl_mod
+
+        label_plan = vl_mod.plan(src, kind.mime, visible_label)
 
     for extra in extra_assertions:
         label = str(extra.get("label", ""))
@@ -411,6 +423,8 @@ def sign(
     if ai_value is AIGeneration.FULLY and ing_json:
         actions[0]["parameters"] = {"ingredientIds": [j["label"] for j in ing_json]}
     actions.extend(creators.placed_actions(specs, ing_json, agent))
+    if label_plan is not None:
+        actions.append(label_plan.action(agent))
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": _PROVCHECK, "version": __version__}],
         "title": title or out.name,
@@ -430,7 +444,7 @@ def sign(
     parts_mod.add_to_manifest(manifest, parts, agent=agent, source=src, ingredients=ing_json)
     native = signer.native(tsa_url)
     fingerprint = None
-    if repository is not None and kind.format is not None and kind.format.video:
+    if repository is not None and kind.format is not None and kind.format.video and not label_plan:
         from . import fingerprint as fp_mod
 
         fingerprint = fp_mod.compute(src)
@@ -447,6 +461,10 @@ def sign(
     try:
         with ExitStack() as stack:
             dst_f = stack.enter_context(os.fdopen(fd, "w+b"))
+            if label_plan is not None:  # the labelled video, beside the output, is signed
+                src = _burn_label(stack, label_plan, out)
+                if repository is not None:  # the soft binding is of the labelled picture
+                    fingerprint = _labelled_fingerprint(manifest, src)
             src_f: Any
             packet = xmp.build_packet(str(label_dst)) if write_xmp else b""
             if write_xmp and kind.family is media.Family.BMFF:
@@ -500,7 +518,7 @@ def sign(
             dst_f.flush()
             os.fsync(dst_f.fileno())
         try:
-            os.chmod(tmp, stat.S_IMODE(src.stat().st_mode) | 0o200)
+            os.chmod(tmp, stat.S_IMODE(Path(source).stat().st_mode) | 0o200)
         except OSError:
             pass
         if sidecar is not None:
@@ -532,6 +550,31 @@ def sign(
         tmp.unlink(missing_ok=True)
         raise
     return SignResult(given, kind.mime, len(manifest_bytes), ai_value)
+
+
+def _burn_label(stack: ExitStack, label_plan: LabelPlan, out: Path) -> Path:
+    """Burn the visible label into a temporary file beside ``out`` (removed by ``stack``)."""
+    from . import visible_label as vl_mod
+
+    where = Path(
+        stack.enter_context(
+            tempfile.TemporaryDirectory(
+                prefix=f".{out.name}.", suffix=".provcheck-tmp", dir=out.parent
+            )
+        )
+    )
+    labelled = where / ("labelled." + label_plan.container)
+    vl_mod.burn(label_plan, labelled)
+    _check_source(labelled)
+    return labelled
+
+
+def _labelled_fingerprint(manifest: dict[str, Any], labelled: Path) -> Any:
+    from . import fingerprint as fp_mod
+
+    fingerprint = fp_mod.compute(labelled)
+    manifest["assertions"].append(fp_mod.soft_binding_assertion(fingerprint))
+    return fingerprint
 
 
 def _use_fast_path(kind: media.MediaType, sidecar: object, remote_url: object) -> bool:

@@ -41,6 +41,7 @@ def test_all_is_honest() -> None:
         "resume",  # provcheck audit --resume
         "parts",
         "creators",  # whose work is inside (issue 15)
+        "visible_label",  # provcheck sign --visible-label
     }
     assert public - set(provenance.__all__) - modules == set()
 

@@ -581,6 +581,8 @@ def _claim_lines(r: Report) -> Iterable[Pair]:
     if r.manifest is not None:
         yield from _manifest_lines(r.manifest)
     yield from _work_lines(r)
+    for v in r.visible_labels:  # issue 15: a burned-in label, a claim like the others
+        yield ("Visible label", f'"{v.text}" added by {v.signer or "an unnamed signer"}')
     if r.remote_manifest_url:
         yield ("Remote manifest", r.remote_manifest_url)
 

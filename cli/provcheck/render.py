@@ -279,6 +279,9 @@ def render_text(
         lines.append(_line("AI", f"{_claimed(value, claimed)} — {_s(report.ai_reason)}"))
         lines.extend(_ai_part_lines(report, claimed=claimed))
         lines.extend(_contains_lines(report))
+        for v in report.visible_labels:  # issue 15: burned-in label, said as a claim
+            said = f'visible AI label "{_s(v.text)}" added by {_s(v.signer or "an unnamed signer")}'
+            lines.append(_line("label", _claimed(said, claimed)))
     if report.manifest is not None:
         lines.extend(_manifest_lines(report.manifest, 2, claimed=claimed))
         if detailed:

@@ -220,6 +220,45 @@ def _looks_like_tsa_trouble(exc: BaseException) -> bool:
     metavar="FILE",
     help="AI-made parts from a JSON or TOML spec file (see README, 'Which part is AI').",
 )
+@click.option(
+    "--visible-label",
+    metavar="TEXT",
+    help="Burn TEXT (e.g. 'AI-generated') into the video before signing (MP4/MOV; "
+    "the video is re-encoded, audio copied); recorded in the manifest.",
+)
+@click.option(
+    "--label-position",
+    default="top-left",
+    show_default=True,
+    metavar="WHERE",
+    help="top-left, top-right, bottom-left, bottom-right, top, bottom, center, or X,Y.",
+)
+@click.option(
+    "--label-size",
+    type=click.FloatRange(0.01, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Text height as a fraction of the frame height.",
+)
+@click.option(
+    "--label-start",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="When the label appears, from the first frame (default: at once).",
+)
+@click.option(
+    "--label-duration",
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="How long the label shows (default: to the end).",
+)
+@click.option(
+    "--label-font",
+    type=click.Path(dir_okay=False),
+    metavar="FONT",
+    help="TrueType/OpenType font for the label (default: a bundled Latin font).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--in-place", is_flag=True, help="Sign SOURCE itself (still atomically).")
 @click.option("--no-xmp", is_flag=True, help="Do not also write the AI label as IPTC XMP.")
@@ -248,6 +287,12 @@ def sign_cmd(
     manifest_file: str | None,
     ai_part_texts: tuple[str, ...],
     ai_parts_file: str | None,
+    visible_label: str | None,
+    label_position: str,
+    label_size: float,
+    label_start: float,
+    label_duration: float | None,
+    label_font: str | None,
     force: bool,
     in_place: bool,
     no_xmp: bool,
@@ -281,6 +326,27 @@ def sign_cmd(
     ingredient_specs = _load_ingredients(ingredients)
     refuse_special_files("--ingredient", [str(i.path) for i in ingredient_specs])
     extra = _load_extra_assertions(manifest_file)
+    label = None
+    if visible_label is None:
+        ctx = click.get_current_context()
+        for name in ("label_position", "label_size", "label_start", "label_duration", "label_font"):
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + name.replace("_", "-")
+                raise click.UsageError(f"{flag} needs --visible-label TEXT")
+    else:
+        refuse_special_files("--label-font", [label_font])
+        try:
+            label = provenance.VisibleLabel(
+                visible_label,
+                position=label_position,
+                size=label_size,
+                start=label_start,
+                duration=label_duration,
+                font=Path(label_font) if label_font else None,
+            )
+        except provenance.ProvenanceError as exc:
+            hint = "--label-position" if "position" in str(exc) else "--visible-label"
+            raise click.BadParameter(_s(str(exc)), param_hint=hint) from None
     signer = _load_signer(key, cert, alg, passphrase_env)
     repo = open_repository(repository)
     try:
@@ -300,6 +366,7 @@ def sign_cmd(
             write_xmp=not no_xmp,
             repository=repo,
             parts=parts,
+            visible_label=label,
         )
     except provenance.DestinationExistsError as exc:
         raise Failure(f"{_s(exc.path)}: already exists; use --force to replace it") from exc
@@ -313,8 +380,11 @@ def sign_cmd(
         raise
     if repo is not None:
         click.echo(f"registered in the manifest repository {_s(repo.location)}", err=True)
-    label = f", AI: {result.ai.value}" if result.ai else ""
+    ai_text = f", AI: {result.ai.value}" if result.ai else ""
+    if label is not None:
+        ai_text += f', visible label "{_s(label.text)}"'
+    size = result.manifest_size
     click.echo(
-        f"signed {_s(result.path)} ({result.format}{label}, manifest {result.manifest_size} bytes)",
+        f"signed {_s(result.path)} ({result.format}{ai_text}, manifest {size} bytes)",
         err=True,
     )

@@ -228,15 +228,48 @@ def _patch_offsets(moov: bytes, delta: int) -> bytes:
 # writing
 
 
+# Copied in pieces of this size, each handed to the disk as soon as it is written.
+_WRITEBACK_PIECE = 32 << 20
+
+
+def _writeback_starter() -> Any:
+    """``sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE)`` from libc, or None.
+
+    Without it the kernel keeps the copy as dirty pages until the final fdatasync, so
+    the disk only starts writing once the copy is done: copy and write back one after
+    the other (measured 1 GiB: 3.1 s copy + 3.0 s fdatasync). Starting the write-back of
+    each piece as it is copied overlaps the disk with the copy and the hashing."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):  # not Linux
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_start_writeback = _writeback_starter()
+
+
 def _copy_range(src_fd: int, dst_fd: int, src_off: int, length: int, dst_off: int) -> None:
-    """Kernel-side copy (copy_file_range), else pread/pwrite in 8 MiB pieces."""
+    """Kernel-side copy (copy_file_range), else pread/pwrite in 8 MiB pieces; each
+    32 MiB piece's write-back starts when it is copied (a hint: fdatasync still decides)."""
     done = 0
     try:
         while done < length:
-            n = os.copy_file_range(src_fd, dst_fd, length - done, src_off + done, dst_off + done)
-            if n == 0:
-                raise OSError(5, "unexpected end of the source file")
-            done += n
+            want = min(_WRITEBACK_PIECE, length - done)
+            got = 0
+            while got < want:
+                n = os.copy_file_range(
+                    src_fd, dst_fd, want - got, src_off + done + got, dst_off + done + got
+                )
+                if n == 0:
+                    raise OSError(5, "unexpected end of the source file")
+                got += n
+            if _start_writeback is not None:
+                _start_writeback(dst_fd, dst_off + done, got, _SYNC_FILE_RANGE_WRITE)
+            done += got
         return
     except OSError as exc:
         if exc.errno not in (18, 22, 38, 95, 1):  # EXDEV EINVAL ENOSYS EOPNOTSUPP EPERM

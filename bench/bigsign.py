@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Large-file signing: fast path vs normal path vs ``cp`` + fsync, wall and peak RSS.
 
-    .venv/bin/python bench/bigsign.py [--gib 1] [--repeat 2] [--scratch /tmp/perfbench] [--no-normal]
+    .venv/bin/python bench/bigsign.py [--gib 1] [--repeat 2] [--scratch /tmp/perfbench]
+        [--no-normal]
 
 The input is fixtures/media/unsigned.mp4 with its mdat enlarged by unreferenced
 random data at its end (a valid MP4; no chunk offset moves), so it is quick to build.
@@ -108,9 +109,7 @@ def main() -> int:
     cp = statistics.median(w for w, _, _ in res["cp + fsync"])
     size = src.stat().st_size
     print(f"input {src} ({size:,} bytes); {a.repeat} repeats, load avg {os.getloadavg()[0]:.1f}")
-    print(
-        "| operation | wall median (s) | min (s) | CPU median (s) | peak RSS (MB) | / cp+fsync |"
-    )
+    print("| operation | wall median (s) | min (s) | CPU median (s) | peak RSS (MB) | / cp+fsync |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, v in res.items():
         med = statistics.median(w for w, _, _ in v)

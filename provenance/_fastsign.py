@@ -92,7 +92,33 @@ def available() -> bool:
     return _bound
 
 
+# glibc mallopt parameters
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def _keep_leaf_buffers_in_heap() -> None:
+    """Let the native hasher reuse its per-leaf buffers instead of mapping fresh pages.
+
+    For every 1 MiB leaf the C2PA library allocates two 1 MiB buffers. Under glibc's
+    defaults each comes from a new mmap (or from heap that was just trimmed), so every
+    page of the media is faulted in twice: 253,000 page faults per 512 MiB hashed, about
+    half of the hashing CPU (measured: 465 -> 850 MB/s per CPU second with these two
+    settings, 7,600 faults). Allocations under 4 MiB then come from the heap, and up to
+    16 MiB of free heap is kept instead of returned at once: process-wide, small, and
+    only set once the fast path is used. Not glibc (no mallopt): nothing happens."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 16 << 20)
+
+
 def _bind(lib: Any) -> None:
+    _keep_leaf_buffers_in_heap()
     u8pp = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
     for name in ("c2pa_builder_placeholder", "c2pa_builder_sign_embeddable"):
         fn = getattr(lib, name)

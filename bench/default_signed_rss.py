@@ -59,7 +59,12 @@ def main() -> int:
     default_signed = a.scratch / f"big-{a.gib:g}GiB-c2pa-default.mp4"
     ours = a.scratch / f"big-{a.gib:g}GiB-provcheck.mp4"
     if not default_signed.exists():
-        subprocess.run([PY, CHILD, "sign", str(src), str(default_signed)], env=env, check=True)
+        subprocess.run(
+            [PY, CHILD, "sign", str(src), str(default_signed)],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     if not ours.exists():
         subprocess.run(
             [

@@ -86,7 +86,12 @@ def part(title: str, cmd: list[str], out: list[str]) -> None:
     t = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     took = time.monotonic() - t
-    text = proc.stdout.strip()
+    # progress lines out; the parts' own headings one level down
+    text = "\n".join(
+        ("#" + line if line.startswith("## ") else line)
+        for line in proc.stdout.strip().splitlines()
+        if not line.startswith("round ")
+    )
     print(text, flush=True)
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)

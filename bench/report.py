@@ -117,6 +117,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scratch", type=Path, default=Path("/tmp/perfbench"))
     ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    ap.add_argument(
+        "--before",
+        metavar="COMMIT",
+        help="also time the CLI start-up of this commit (git archive), interleaved",
+    )
     a = ap.parse_args()
     s = str(a.scratch)
     q = a.quick
@@ -144,11 +149,18 @@ def main() -> int:
             ],
             out,
         )
-    part(
-        "3. CLI start-up",
-        [PY, str(HERE / "startup.py"), "--rounds", "3" if q else "15"],
-        out,
-    )
+    startup = [PY, str(HERE / "startup.py"), "--rounds", "3" if q else "15"]
+    if a.before:
+        tree = a.scratch / f"tree-{a.before}"
+        if not tree.exists():
+            tree.mkdir(parents=True)
+            archive = subprocess.run(
+                ["git", "-C", str(REPO), "archive", a.before], capture_output=True, check=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        startup += ["--a", str(tree), "--b", str(REPO)]
+    title = "3. CLI start-up" + (f" (A = {a.before}, B = this tree)" if a.before else "")
+    part(title, startup, out)
     part(
         "4. Audit per file vs the library's Verifier loop",
         [
@@ -169,7 +181,9 @@ def main() -> int:
         f"One run of `bench/report.py`, {started} to {_utc()}:",
         "",
         "```sh",
-        ".venv/bin/python bench/report.py" + (" --quick" if q else ""),
+        ".venv/bin/python bench/report.py"
+        + (" --quick" if q else "")
+        + (f" --before {a.before}" if a.before else ""),
         "```",
         "",
         *machine(),

@@ -138,7 +138,7 @@ def main() -> int:
         ],
         out,
     )
-    for gib, rep in (("1", "1" if q else "3"), ("2", "1" if q else "2")):
+    for gib, rep in (("1", "1" if q else "3"), ("2", "1" if q else "3")):
         part(
             f"2. Large-file signing, {gib} GiB MP4",
             [

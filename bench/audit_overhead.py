@@ -90,9 +90,7 @@ def main() -> int:
         walls = [w / n * 1000 for w, _ in v]
         med[name] = statistics.median(walls)
         cpu = statistics.median(c / n * 1000 for _, c in v)
-        print(
-            f"| {name} | {med[name]:.1f} ({min(walls):.1f}-{max(walls):.1f}) | {cpu:.1f} |"
-        )
+        print(f"| {name} | {med[name]:.1f} ({min(walls):.1f}-{max(walls):.1f}) | {cpu:.1f} |")
     loop = med["Verifier loop (inspection on)"]
     for name in ("provcheck audit --jobs 1", "provcheck audit --jobs 2"):
         print(f"- {name} / Verifier loop, wall per file: {med[name] / loop:.2f}x (target <= 1.3x)")

@@ -11,6 +11,7 @@ inside a part, never across parts, because the machine may be shared):
 3. bench/startup.py          `provcheck FILE` per call vs python -c pass vs a raw Reader
 4. bench/audit_overhead.py   `provcheck audit --jobs 1/2` per file vs a Verifier loop
 5. bench/default_signed_rss.py  verifying a 1 GiB MP4 signed with c2pa's defaults
+6. bench/sign_malloc.py      fast signing with and without the malloc settings
 
 and writes one Markdown file with the machine, the command, the start and end time and
 the load average around each part. --quick is for trying the harness, not for figures.
@@ -173,6 +174,11 @@ def main() -> int:
     part(
         "5. Verifying a large file signed with c2pa's defaults: peak RSS",
         [PY, str(HERE / "default_signed_rss.py"), "--gib", "0.25" if q else "1", "--scratch", s],
+        out,
+    )
+    part(
+        "6. Fast signing with and without the malloc settings",
+        [PY, str(HERE / "sign_malloc.py"), "--gib", "0.25" if q else "1", "--scratch", s],
         out,
     )
     head = [

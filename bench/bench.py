@@ -17,7 +17,8 @@ is a real, playable MP4 (ftyp, mdat, moov at the end; 64-bit mdat header and co6
 above 4 GiB offsets as the muxer decides). Files are cached in the scratch dir.
 
 Results: a table on stdout, JSON in <scratch>/results-<stamp>.json, and a Markdown
-report (default BENCHMARKS.md) with the machine, the command and figures.
+report (default bench/FULL.md; BENCHMARKS.md is bench/report.py's) with the machine,
+the command and figures.
 """
 
 from __future__ import annotations
@@ -1105,7 +1106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--batch-repeat", type=int, default=3)
     ap.add_argument("--scratch", type=Path, default=Path("/tmp/bench"))
-    ap.add_argument("--report", type=Path, default=HERE.parent / "BENCHMARKS.md")
+    ap.add_argument("--report", type=Path, default=HERE / "FULL.md")
     ap.add_argument(
         "--sections",
         default="verify,sign,startup,batch,rss,fingerprint",

@@ -92,7 +92,33 @@ def available() -> bool:
     return _bound
 
 
+# glibc mallopt parameters
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def _keep_leaf_buffers_in_heap() -> None:
+    """Let the native hasher reuse its per-leaf buffers instead of mapping fresh pages.
+
+    For every 1 MiB leaf the C2PA library allocates two 1 MiB buffers. Under glibc's
+    defaults each comes from a new mmap (or from heap that was just trimmed), so every
+    page of the media is faulted in twice: 253,000 page faults per 512 MiB hashed, about
+    half of the hashing CPU (measured: 465 -> 850 MB/s per CPU second with these two
+    settings, 7,600 faults). Allocations under 4 MiB then come from the heap, and up to
+    16 MiB of free heap is kept instead of returned at once: process-wide, small, and
+    only set once the fast path is used. Not glibc (no mallopt): nothing happens."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 16 << 20)
+
+
 def _bind(lib: Any) -> None:
+    _keep_leaf_buffers_in_heap()
     u8pp = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
     for name in ("c2pa_builder_placeholder", "c2pa_builder_sign_embeddable"):
         fn = getattr(lib, name)
@@ -228,15 +254,48 @@ def _patch_offsets(moov: bytes, delta: int) -> bytes:
 # writing
 
 
+# Copied in pieces of this size, each handed to the disk as soon as it is written.
+_WRITEBACK_PIECE = 32 << 20
+
+
+def _writeback_starter() -> Any:
+    """``sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE)`` from libc, or None.
+
+    Without it the kernel keeps the copy as dirty pages until the final fdatasync, so
+    the disk only starts writing once the copy is done: copy and write back one after
+    the other (measured 1 GiB: 3.1 s copy + 3.0 s fdatasync). Starting the write-back of
+    each piece as it is copied overlaps the disk with the copy and the hashing."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):  # not Linux
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_start_writeback = _writeback_starter()
+
+
 def _copy_range(src_fd: int, dst_fd: int, src_off: int, length: int, dst_off: int) -> None:
-    """Kernel-side copy (copy_file_range), else pread/pwrite in 8 MiB pieces."""
+    """Kernel-side copy (copy_file_range), else pread/pwrite in 8 MiB pieces; each
+    32 MiB piece's write-back starts when it is copied (a hint: fdatasync still decides)."""
     done = 0
     try:
         while done < length:
-            n = os.copy_file_range(src_fd, dst_fd, length - done, src_off + done, dst_off + done)
-            if n == 0:
-                raise OSError(5, "unexpected end of the source file")
-            done += n
+            want = min(_WRITEBACK_PIECE, length - done)
+            got = 0
+            while got < want:
+                n = os.copy_file_range(
+                    src_fd, dst_fd, want - got, src_off + done + got, dst_off + done + got
+                )
+                if n == 0:
+                    raise OSError(5, "unexpected end of the source file")
+                got += n
+            if _start_writeback is not None:
+                _start_writeback(dst_fd, dst_off + done, got, _SYNC_FILE_RANGE_WRITE)
+            done += got
         return
     except OSError as exc:
         if exc.errno not in (18, 22, 38, 95, 1):  # EXDEV EINVAL ENOSYS EOPNOTSUPP EPERM

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -332,6 +331,8 @@ def _part_from_table(item: Mapping[str, Any], where: str) -> AIPart:
 
 def load_parts(path: str | os.PathLike[str]) -> list[AIPart]:
     """Parts from a JSON or TOML spec file (by its suffix; ``.toml`` is TOML)."""
+    import tomllib  # here: verifying never reads a spec file
+
     p = Path(path)
     data = read_regular_file(p, limit=_MAX_SPEC, error=SigningError, what="AI parts spec")
     try:

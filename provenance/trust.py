@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
@@ -187,6 +186,8 @@ def default_config_dir() -> Path:
 
 def atomic_write_bytes(dest: Path, data: bytes, mode: int = 0o644) -> None:
     """Write a file whole or not at all: temp file beside it, fsync, rename."""
+    import tempfile  # here: verifying never writes
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:

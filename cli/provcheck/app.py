@@ -6,11 +6,10 @@ command name gets "did you mean"; library errors become one line (exit 5).
 
 from __future__ import annotations
 
-import difflib
+import importlib
 import os
 import re
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -19,13 +18,6 @@ import provenance
 from provenance import ProvenanceError
 from provenance.textsafe import for_terminal
 
-from .commands.audit import audit_cmd
-from .commands.gate import gate_cmd
-from .commands.keys import keys_group
-from .commands.repo import repo_group
-from .commands.sign import sign_cmd
-from .commands.trust import trust_group
-from .commands.verify import verify_cmd
 from .options import EXIT_HELP, Failure, is_verbose
 
 __all__ = ["main", "cli"]
@@ -33,10 +25,33 @@ __all__ = ["main", "cli"]
 # An argument that could be a mistyped command (not a path, not an option).
 _COMMAND_LIKE = re.compile(r"[a-z][a-z-]{1,30}")
 
+# command name -> (module under provcheck.commands, attribute). A command's module is
+# imported when the command runs or help lists it: `provcheck FILE` does not pay for
+# audit, gate, sign, repository (~0.1 s of CPU per call; issue 19).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("verify", "verify_cmd"),
+    "trust": ("trust", "trust_group"),
+    "sign": ("sign", "sign_cmd"),
+    "keys": ("keys", "keys_group"),
+    "audit": ("audit", "audit_cmd"),
+    "gate": ("gate", "gate_cmd"),
+    "repo": ("repo", "repo_group"),
+}
+
 
 class _DefaultToVerify(click.Group):
     """`provcheck FILE...` means `provcheck verify FILE...`; library errors become one
-    clear line (a traceback only with --verbose)."""
+    clear line (a traceback only with --verbose). Commands load on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module, attr = _COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f".commands.{module}", __package__), attr)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,10 +79,12 @@ class _DefaultToVerify(click.Group):
     @staticmethod
     def _trace(ctx: click.Context) -> None:
         if is_verbose(ctx):
+            import traceback
+
             traceback.print_exc()
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in _COMMANDS and args[0] not in ("--help", "-h", "--version"):
             self._suggest(args[0])
             args = ["verify", *args]
         return super().parse_args(ctx, args)
@@ -78,7 +95,9 @@ class _DefaultToVerify(click.Group):
             return
         if word == "help":
             raise click.UsageError("did you mean `provcheck --help`?")
-        close = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
+        import difflib
+
+        close = difflib.get_close_matches(word, list(_COMMANDS), n=1, cutoff=0.6)
         if close:
             raise click.UsageError(
                 f"no command `{word}` (and no file of that name): did you mean `{close[0]}`?"
@@ -86,7 +105,7 @@ class _DefaultToVerify(click.Group):
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
-        verify = self.commands.get("verify")
+        verify = self.get_command(ctx, "verify")
         if verify is not None:
             formatter.write_paragraph()
             formatter.write_text("Options of `provcheck [verify] FILE...`:")
@@ -107,18 +126,6 @@ def cli() -> None:
     provcheck --format json a.mp4 b.jpg     machine-readable results on stdout
     provcheck trust update                  install the official C2PA trust lists
     """
-
-
-for _command in (
-    verify_cmd,
-    trust_group,
-    sign_cmd,
-    keys_group,
-    audit_cmd,
-    gate_cmd,
-    repo_group,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -241,10 +241,10 @@ def repository_path(repository: str | None) -> str | None:
 
 def open_repository(repository: str | None) -> Any:
     """The store --repository names (through the library's one factory), or None."""
-    from provenance.repository import default_repository
-    from provenance.repository import open_repository as open_store
-
     path = repository_path(repository)
     if path is None:
         return None
+    from provenance.repository import default_repository
+    from provenance.repository import open_repository as open_store
+
     return default_repository() if path == "" else open_store(path)

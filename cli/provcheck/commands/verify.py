@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 
 import click
@@ -117,6 +116,8 @@ def _guarded(
         return Report(path=path, verdict=Verdict.ERROR, reason=str(exc))
     except Exception as exc:  # last line of defence: one bad file must not end the run
         if verbose:
+            import traceback
+
             traceback.print_exc()
         return Report(
             path=path,

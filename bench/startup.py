@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""CLI start-up: `provcheck --trust ROOT captured.mp4` (a 5.9 kB signed clip), per call.
+
+    .venv/bin/python bench/startup.py [--rounds 15] [--a TREE_A] [--b TREE_B]
+
+Each round runs, interleaved, ``python -c pass``, a raw c2pa-python Reader of the same
+file in a fresh interpreter (same trust anchor), and the CLI (``provcheck`` of this
+tree; with --a/--b the CLI of two source trees, e.g. a ``git archive`` of the commit
+before a change). Wall time and CPU time (user + system, from ``os.wait4``) per call,
+medians and minimum; the bytecode cache is warmed first (a real install has .pyc files:
+PYTHONDONTWRITEBYTECODE is removed from the children's environment). CPU time is the
+steadier figure on a shared machine; wall is what a user waits for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+ROOT = REPO / "fixtures" / "testca" / "test-root-ca.pem"
+CLIP = REPO / "fixtures" / "media" / "captured.mp4"
+PY = sys.executable
+
+# the CLI of a given tree: an editable install's import hook would outrank PYTHONPATH
+TREE_CLI = r"""
+import sys
+sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/cli"]
+sys.argv = ["provcheck", *sys.argv[2:]]
+from provcheck.app import main
+main()
+"""
+
+RAW_READ = r"""
+import sys, c2pa
+ctx = c2pa.Context.from_dict({"version": 1, "trust": {"user_anchors": open(sys.argv[1]).read()}})
+with open(sys.argv[2], "rb") as f, c2pa.Reader("video/mp4", f, context=ctx) as r:
+    assert r.get_validation_state() == "Trusted", r.get_validation_state()
+"""
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, user+sys CPU) of one process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {err[-1500:]}")
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--a", help="source tree A (default: only this tree's provcheck)")
+    ap.add_argument("--b", help="source tree B (default: this tree)")
+    a = ap.parse_args()
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PROVCHECK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="provcheck-startup-")  # no trust
+    args = ["--trust", str(ROOT), str(CLIP)]
+    ops: dict[str, list[str]] = {
+        "python -c pass": [PY, "-c", "pass"],
+        "raw c2pa Reader, fresh interpreter": [PY, "-c", RAW_READ, str(ROOT), str(CLIP)],
+    }
+    if a.a:
+        ops["provcheck (A)"] = [PY, "-c", TREE_CLI, a.a, *args]
+        ops["provcheck (B)"] = [PY, "-c", TREE_CLI, a.b or str(REPO), *args]
+    else:
+        ops["provcheck"] = [PY, "-m", "provcheck", *args]
+    for cmd in ops.values():  # warm the bytecode and page caches
+        run(cmd, env)
+    res: dict[str, list[tuple[float, float]]] = {k: [] for k in ops}
+    for _ in range(a.rounds):
+        for name, cmd in ops.items():
+            res[name].append(run(cmd, env))
+    load = os.getloadavg()[0]
+    print(f"{a.rounds} rounds, interleaved; load average {load:.1f}; nproc {os.cpu_count()}")
+    print("| per call | wall median (s) | wall min (s) | CPU median (s) | CPU min (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, v in res.items():
+        walls, cpus = [w for w, _ in v], [c for _, c in v]
+        print(
+            f"| {name} | {statistics.median(walls):.3f} | {min(walls):.3f} | "
+            f"{statistics.median(cpus):.3f} | {min(cpus):.3f} |"
+        )
+    if a.a:
+        ca = statistics.median(c for _, c in res["provcheck (A)"])
+        cb = statistics.median(c for _, c in res["provcheck (B)"])
+        print(f"B/A CPU per call: {cb / ca:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -106,7 +106,10 @@ def _keep_leaf_buffers_in_heap() -> None:
     half of the hashing CPU (measured: 465 -> 850 MB/s per CPU second with these two
     settings, 7,600 faults). Allocations under 4 MiB then come from the heap, and up to
     16 MiB of free heap is kept instead of returned at once: process-wide, small, and
-    only set once the fast path is used. Not glibc (no mallopt): nothing happens."""
+    only set once the fast path is used. Not glibc (no mallopt): nothing happens. A host
+    process that manages its own allocator sets PROVCHECK_MALLOC_TUNING=0 to keep it."""
+    if os.environ.get("PROVCHECK_MALLOC_TUNING", "1") == "0":
+        return
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):

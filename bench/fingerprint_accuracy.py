@@ -46,13 +46,16 @@ import realset
 from provenance.fingerprint import ALGORITHM, VideoFingerprint, compare, compute
 from provenance.repository import SQLiteRepository
 
+_CODE = Path(__file__).resolve().parents[1] / "provenance" / "fingerprint.py"
+
 
 def _fp_cached(path: Path, algorithm: str) -> tuple[bytes, float]:
     """(fingerprint bytes, seconds to compute), cached beside the clip per algorithm."""
     cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}.fp")
+    # Stale once the clip or the fingerprint code changes.
     if (
         cache.exists()
-        and cache.stat().st_mtime >= path.stat().st_mtime
+        and cache.stat().st_mtime >= max(path.stat().st_mtime, _CODE.stat().st_mtime)
         and not os.environ.get("FP_RECOMPUTE")
     ):
         blob = cache.read_bytes()
@@ -120,16 +123,23 @@ def job_original(
     return out
 
 
-def job_negative(clip: realset.Clip, cache: str, algorithm: str, rendered_only: bool) -> str | None:
+def job_negative(
+    clip: realset.Clip, cache: str, algorithm: str, rendered_only: bool, size: tuple[int, int]
+) -> str | None:
     sources = realset.find_sources(Path(cache) / "src")
     folder = Path(cache) / "neg"
     folder.mkdir(parents=True, exist_ok=True)
-    dst = folder / (clip.name.replace("/", "_").replace(":", "_") + ".mp4")
+    stem = clip.name.replace("/", "_").replace(":", "_")
+    # 360x640 (the first size used) keeps its old name, so an existing cache is reused.
+    dst = folder / (stem + ("" if size == (360, 640) else f"-{size[0]}x{size[1]}") + ".mp4")
+    if not dst.exists() and size != (360, 640):
+        older = folder / (stem + ".mp4")  # rendered larger by an earlier run: as good
+        dst = older if older.exists() else dst
     if not dst.exists():
         if rendered_only:
             return None
         tmp = dst.with_name("tmp-" + dst.name)
-        realset.render(clip, sources, tmp, size=(360, 640))
+        realset.render(clip, sources, tmp, size=size)
         tmp.rename(dst)
     blob, _ = _fp_cached(dst, algorithm)
     return blob.hex()
@@ -142,6 +152,11 @@ def main() -> None:
         "--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "provcheck-fp-bench")
     )
     ap.add_argument("--photo-size", default="720x1280", help="WxH of the photo-to-video originals")
+    ap.add_argument(
+        "--negative-size",
+        default="180x320",
+        help="WxH of the photo negatives (the fingerprint works on a 128x128 grid)",
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--algorithm", default=ALGORITHM)
     ap.add_argument("--json", help="write the figures here as JSON too")
@@ -155,6 +170,8 @@ def main() -> None:
     args = ap.parse_args()
     size = tuple(int(x) for x in args.photo_size.split("x"))
     assert len(size) == 2
+    neg_size = tuple(int(x) for x in args.negative_size.split("x"))
+    assert len(neg_size) == 2
     cache = Path(args.cache)
     sources = realset.find_sources(cache / "src")
     originals = realset.originals(sources)
@@ -184,7 +201,14 @@ def main() -> None:
             for c in originals
         ]
         njobs = [
-            pool.submit(job_negative, c, str(cache), args.algorithm, args.rendered_negatives_only)
+            pool.submit(
+                job_negative,
+                c,
+                str(cache),
+                args.algorithm,
+                args.rendered_negatives_only,
+                neg_size,  # type: ignore[arg-type]
+            )
             for c in negatives
         ]
         results = [j.result() for j in ojobs]

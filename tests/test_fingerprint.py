@@ -384,7 +384,7 @@ def test_soft_binding_assertion(original_fp: VideoFingerprint) -> None:
     assertion = soft_binding_assertion(original_fp)
     assert assertion["label"] == SOFT_BINDING_LABEL == "c2pa.soft-binding"
     assert assertion["data"]["alg"] == ALGORITHM_V2 == "org.provcheck.vphash.v2"
-    assert ALGORITHM == ALGORITHM_V1  # what signing records by default, for now
+    assert ALGORITHM == ALGORITHM_V2  # what signing records by default
     (block,) = assertion["data"]["blocks"]
     assert block["scope"] == {}
     assert base64.b64decode(block["value"]) == original_fp.to_bytes()

@@ -346,7 +346,7 @@ class PostgresRepository(_StoreBase):
         """:meth:`lookup`, with how many index rows and candidates it touched."""
         if limit <= 0 or not fingerprint.hashes:
             return LookupResult((), 0, 0)
-        keys = index_keys(fingerprint)
+        keys = index_keys(fingerprint, query=True)
         # REPEATABLE READ: the search and the fetch of the winners see one state.
         with self._errors("read"), self._db.transaction(), self._db.cursor() as cur:
             # The band search is always a few index ranges; without fresh statistics

@@ -16,7 +16,15 @@ from types import TracebackType
 from typing import Protocol, Self, TypeAlias, runtime_checkable
 
 from ..errors import ProvenanceError
-from ..fingerprint import FingerprintError, Match, VideoFingerprint, compare
+from ..fingerprint import (
+    FingerprintError,
+    Match,
+    VideoFingerprint,
+    compare,
+    mark_rivals,
+    query_hashes,
+    rank_key,
+)
 from ..model import AIGeneration
 
 __all__ = [
@@ -239,17 +247,18 @@ def entry_id_for(manifest: bytes) -> str:
     return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
 
-def index_keys(fingerprint: VideoFingerprint) -> builtins.list[int]:
+def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtins.list[int]:
     """The distinct (band, 16-bit value) keys of a fingerprint's samples, sorted.
 
     Multi-index hashing: two 64-bit hashes within three bits of each other share at
-    least one of their four 16-bit bands exactly (pigeonhole).
+    least one of their four 16-bit bands exactly (pigeonhole). A ``query`` also looks
+    up the keys of its mirror image (:func:`~provenance.fingerprint.query_hashes`), so
+    a mirrored copy finds its original through every band, not only the two that a
+    mirror leaves alone.
     """
-    keys = {
-        (band << 16) | ((h >> (16 * band)) & 0xFFFF)
-        for h in fingerprint.hashes
-        for band in range(BANDS)
-    }
+    # A stored v2 entry is also indexed by its zoomed hashes, so cropped copies find it.
+    hashes = query_hashes(fingerprint) if query else fingerprint.hashes + fingerprint.zoomed_hashes
+    keys = {(band << 16) | ((h >> (16 * band)) & 0xFFFF) for h in hashes for band in range(BANDS)}
     return sorted(keys)
 
 
@@ -356,7 +365,9 @@ def _best(
     skipped: builtins.list[int] | None = None,
 ) -> builtins.list[tuple[int, Match]]:
     """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
-    as (row, match), best first; rows with a corrupt fingerprint go to ``skipped``."""
+    as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
+    The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
+    originals that match as closely, so that none of them is named."""
     found: builtins.list[tuple[int, Match]] = []
     for row, algorithm, blob in rows:
         if algorithm != fingerprint.algorithm:
@@ -370,5 +381,5 @@ def _best(
         match = compare(fingerprint, stored)
         if match is not None:
             found.append((row, match))
-    found.sort(key=lambda f: (-f[1].similarity, -f[1].correlation, f[0]))
-    return found[:limit]
+    found.sort(key=lambda f: (*rank_key(f[1]), f[0]))
+    return mark_rivals(found)[:limit]

@@ -310,7 +310,7 @@ class SQLiteRepository(_StoreBase):
         """:meth:`lookup`, with how many index rows and candidates it touched."""
         if limit <= 0 or not fingerprint.hashes:
             return LookupResult((), 0, 0)
-        keys = index_keys(fingerprint)
+        keys = index_keys(fingerprint, query=True)
         shared: Counter[int] = Counter()
         postings = 0
         with self._errors("read"), self._snapshot() as conn:

@@ -43,7 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import realset
 
-from provenance.fingerprint import ALGORITHM, VideoFingerprint, compare, compute
+from provenance.fingerprint import (
+    ALGORITHM,
+    Match,
+    VideoFingerprint,
+    compare,
+    compute,
+    mark_rivals,
+    rank_key,
+)
 from provenance.repository import SQLiteRepository
 
 _CODE = Path(__file__).resolve().parents[1] / "provenance" / "fingerprint.py"
@@ -224,36 +232,57 @@ def main() -> None:
     repo_path = cache / f"repo-{os.getpid()}.sqlite3"
     recovered: dict[str, Counter[str]] = defaultdict(Counter)
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
-    wrong = 0
+    wrong = ambiguous = 0
     misses: list[str] = []
+
+    def brute_force(q: VideoFingerprint) -> list[tuple[int, Match]]:
+        found = [
+            (j, m)
+            for j, o in enumerate(orig_fps)
+            if o is not None and (m := compare(q, o)) is not None
+        ]
+        found.sort(key=lambda jm: rank_key(jm[1]))
+        return mark_rivals(found)
+
+    def verdict(found: list[tuple[int, Match]], i: int | None) -> str:
+        """named (the right original), wrong, ambiguous (none named) or none."""
+        if not found:
+            return "none"
+        if found[0][1].ambiguous:
+            return "ambiguous"
+        return "named" if found[0][0] == i else "wrong"
+
     with SQLiteRepository(repo_path) as repo:
         for i, f in enumerate(orig_fps):
             if f is not None:
                 repo.add(f"original {i}".encode(), f, {"i": i})
+
+        def lookup(q: VideoFingerprint) -> list[tuple[int, Match]]:
+            return [(int(e.summary["i"]), m) for e, m in repo.lookup(q, limit=5)]  # type: ignore[arg-type]
+
         for i, (clip, r) in enumerate(zip(originals, results, strict=True)):
             for name in transforms:
                 q = fp(r[name][0])  # type: ignore[index]
-                found = repo.lookup(q, limit=1) if q is not None else []
-                brute = [
-                    (j, m)
-                    for j, o in enumerate(orig_fps)
-                    if o is not None and q is not None and (m := compare(q, o)) is not None
-                ]
-                best = max(
-                    brute, key=lambda jm: (jm[1].similarity, jm[1].correlation), default=None
-                )
-                ok = bool(found) and found[0][0].summary.get("i") == i
-                if found and not ok:
-                    wrong += 1
+                found = lookup(q) if q is not None else []
+                how = verdict(found, i)
+                scan = verdict(brute_force(q), i) if q is not None else "none"
+                wrong += how == "wrong"
+                ambiguous += how == "ambiguous"
                 recovered[name]["total"] += 1
-                recovered[name]["lookup"] += ok
-                recovered[name]["scan"] += best is not None and best[0] == i
+                recovered[name]["lookup"] += how == "named"
+                recovered[name]["ambiguous"] += how == "ambiguous"
+                recovered[name]["wrong"] += how == "wrong"
+                recovered[name]["scan"] += scan == "named"
                 per_kind[clip.kind]["total"] += 1
-                per_kind[clip.kind]["lookup"] += ok
-                if not ok:
-                    misses.append(f"{clip.name} / {name}")
-        neg_hits = 0
-        neg_brute = 0
+                per_kind[clip.kind]["lookup"] += how == "named"
+                per_kind[clip.kind]["ambiguous"] += how == "ambiguous"
+                if how != "named":
+                    detail = ""
+                    if found:
+                        j, m = found[0]
+                        detail = f" -> {originals[j].name}: {m.explain()}"
+                    misses.append(f"{clip.name} / {name}: {how}{detail}")
+        neg_hits = neg_ambiguous = neg_pairs = 0
         neg_by_kind: Counter[str] = Counter()
         neg_total: Counter[str] = Counter()
         for clip, hx in zip(negatives, neg_fps, strict=True):
@@ -261,12 +290,19 @@ def main() -> None:
             neg_total[clip.kind] += 1
             if q is None:
                 continue
-            if repo.lookup(q, limit=1):
+            how = verdict(lookup(q), None)
+            if how == "wrong":
                 neg_hits += 1
                 neg_by_kind[clip.kind] += 1
-                print(f"  FALSE MATCH (lookup): {clip.name}", file=sys.stderr)
-            if any(o is not None and compare(q, o) is not None for o in orig_fps):
-                neg_brute += 1
+                j, m = lookup(q)[0]
+                print(
+                    f"  FALSE MATCH (lookup): {clip.name} -> {originals[j].name}: {m.explain()}",
+                    file=sys.stderr,
+                )
+            elif how == "ambiguous":
+                neg_ambiguous += 1
+                print(f"  matched ambiguously, none named: {clip.name}", file=sys.stderr)
+            neg_pairs += bool(brute_force(q))
         # Cross pairs: every copy of original i against every other original j.
         cross = cross_false = 0
         for i, r in enumerate(results):
@@ -285,28 +321,38 @@ def main() -> None:
     ):
         extra.unlink(missing_ok=True)
 
-    print("\n| transform | recovered (lookup) | recovered (brute force) |")
-    print("|---|---:|---:|")
+    print(
+        "\n| transform | recovered (lookup) | ambiguous, none named | wrong original "
+        "| recovered (brute force) |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for name in transforms:
         c = recovered[name]
-        print(f"| {name} | {c['lookup']} / {c['total']} | {c['scan']} / {c['total']} |")
+        print(
+            f"| {name} | {c['lookup']} / {c['total']} | {c['ambiguous']} | {c['wrong']} "
+            f"| {c['scan']} / {c['total']} |"
+        )
     tot = sum(c["total"] for c in recovered.values())
     got = sum(c["lookup"] for c in recovered.values())
-    print(f"| **all** | **{got} / {tot}** ({got / max(tot, 1):.1%}) | |")
-    print("\n| content kind | originals | recovered (lookup) |")
-    print("|---|---:|---:|")
+    print(f"| **all** | **{got} / {tot}** ({got / max(tot, 1):.1%}) | {ambiguous} | {wrong} | |")
+    print("\n| content kind | originals | recovered (lookup) | ambiguous, none named |")
+    print("|---|---:|---:|---:|")
     kinds = Counter(c.kind for c in originals)
     for kind, c in sorted(per_kind.items()):
-        print(f"| {kind} | {kinds[kind]} | {c['lookup']} / {c['total']} |")
-    print(f"\nwrong originals: {wrong}")
+        print(f"| {kind} | {kinds[kind]} | {c['lookup']} / {c['total']} | {c['ambiguous']} |")
+    print(f"\nwrong originals: {wrong}; ambiguous (no original named): {ambiguous}")
     print(
         f"negative clips: {sum(neg_total.values())} "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(neg_total.items()))}); "
-        f"false matches: lookup {neg_hits}, brute force {neg_brute}"
+        f"false matches (an original named): {neg_hits}"
         + (f" ({dict(neg_by_kind)})" if neg_by_kind else "")
+        + f"; matched ambiguously, none named: {neg_ambiguous}; "
+        f"negatives matching any original at all (brute force, before the rival rule): "
+        f"{neg_pairs}"
     )
     print(
-        f"cross pairs (a copy of one original vs another original): {cross}, false: {cross_false}"
+        f"cross pairs (a copy of one original vs another original): {cross}, "
+        f"matching: {cross_false}"
     )
     ratios = [
         r["original"][1] / r["original"][2]  # type: ignore[index,operator]
@@ -333,8 +379,10 @@ def main() -> None:
                     "per_kind": per_kind,
                     "wrong": wrong,
                     "negatives": sum(neg_total.values()),
+                    "ambiguous": ambiguous,
                     "false_lookup": neg_hits,
-                    "false_brute": neg_brute,
+                    "negatives_ambiguous": neg_ambiguous,
+                    "negatives_matching_any": neg_pairs,
                     "cross_pairs": cross,
                     "cross_false": cross_false,
                 },

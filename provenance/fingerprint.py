@@ -54,6 +54,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import itertools
 import math
 import os
@@ -201,7 +202,7 @@ class VideoFingerprint:
         if self.zoomed and len(self.zoomed) != len(self.descriptors):
             raise FingerprintError("zoomed descriptors need descriptors of the same size")
 
-    @property
+    @functools.cached_property
     def zoomed_hashes(self) -> tuple[int, ...]:
         """The hashes of the zoomed descriptors (v2), index keys for cropped copies."""
         return _hashes_of(self.zoomed)
@@ -270,15 +271,17 @@ class VideoFingerprint:
         bitmap = data[header : header + nbitmap]
         if len(bitmap) != nbitmap:
             raise FingerprintError("fingerprint truncated")
-        slots = [s for s in range(count) if bitmap[s >> 3] & (0x80 >> (s & 7))]
+        import numpy as np
+
+        slots = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8))[:count])
         body = data[header + nbitmap :]
         if (
             len(body) != per_slot * len(slots)
-            or (count and not slots)
-            or (slots and slots[-1] != count - 1)
+            or (count and not len(slots))
+            or (len(slots) and slots[-1] != count - 1)
         ):
             raise FingerprintError("fingerprint length does not match its sample bitmap")
-        stamps = tuple(round(s * SAMPLE_PERIOD, 3) for s in slots)
+        stamps = tuple((slots * SAMPLE_PERIOD).tolist())  # exact: SAMPLE_PERIOD is 1/4
         if per_slot == 8:
             hashes = struct.unpack(f">{len(slots)}Q", body)
             return cls(algorithm, tuple(hashes), stamps, duration_ms / 1000)
@@ -435,14 +438,14 @@ def _hashes_of(descriptors: bytes) -> tuple[int, ...]:
         return ()
     q = np.frombuffer(descriptors, dtype=np.int8).reshape(-1, 2 * _HALF).astype(np.int16)
     even, odd = q[:, :_HALF], q[:, _HALF:]
-    low = even > np.median(even, axis=1, keepdims=True)
+    # Above the median of 32 values: twice the value above the sum of the middle two.
+    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
+    low = 2 * even > middle[:, None]
     high = odd > 0
     weights = np.uint64(1) << np.arange(_HALF, dtype=np.uint64)
     lo = (low.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     hi = (high.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
-    return tuple(
-        int(h) | (int(l_) & 0xFFFFFFFF) for h, l_ in zip(hi << np.uint64(32), lo, strict=True)
-    )
+    return tuple((hi << np.uint64(32) | lo).tolist())
 
 
 def compute(
@@ -1011,7 +1014,7 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             for speed in SPEEDS:
                 bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
                 votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
-                for o in np.argsort(votes)[::-1][:2]:
+                for o in np.argpartition(votes, -2)[-2:]:
                     if votes[o] > 0:
                         candidates.append((float(votes[o]), zoomed, mirrored, speed, int(o) - span))
     candidates.sort(key=lambda c: -c[0])

@@ -54,16 +54,35 @@ from provenance.fingerprint import (
 )
 from provenance.repository import SQLiteRepository
 
-_CODE = Path(__file__).resolve().parents[1] / "provenance" / "fingerprint.py"
+
+def _compute_signature() -> str:
+    """A digest of what makes fingerprints (the computing section of fingerprint.py and
+    its parameters), so cached fingerprints are redone when it changes and kept when
+    only the matching rules do."""
+    import hashlib
+
+    text = (Path(__file__).resolve().parents[1] / "provenance" / "fingerprint.py").read_text()
+    section = text[text.index("# -- computing") : text.index("# -- comparing")]
+    params = [
+        line
+        for line in text[: text.index("# v1 matching")].splitlines()
+        if line.startswith(("_", "SAMPLE_PERIOD", "ALGORITHM"))
+    ]
+    return hashlib.sha256("\n".join([section, *params]).encode()).hexdigest()[:12]
+
+
+_SIGNATURE = _compute_signature()
 
 
 def _fp_cached(path: Path, algorithm: str) -> tuple[bytes, float]:
     """(fingerprint bytes, seconds to compute), cached beside the clip per algorithm."""
-    cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}.fp")
-    # Stale once the clip or the fingerprint code changes.
+    cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}-{_SIGNATURE}.fp")
+    for old in path.parent.glob(path.name + f".{algorithm.rsplit('.', 1)[-1]}*.fp"):
+        if old != cache:
+            old.unlink(missing_ok=True)  # made by other fingerprint code
     if (
         cache.exists()
-        and cache.stat().st_mtime >= max(path.stat().st_mtime, _CODE.stat().st_mtime)
+        and cache.stat().st_mtime >= path.stat().st_mtime
         and not os.environ.get("FP_RECOMPUTE")
     ):
         blob = cache.read_bytes()

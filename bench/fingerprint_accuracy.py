@@ -48,6 +48,7 @@ from provenance.fingerprint import (
     Match,
     VideoFingerprint,
     compare,
+    compare_detail,
     compute,
     mark_rivals,
     rank_key,
@@ -255,13 +256,17 @@ def main() -> None:
     misses: list[str] = []
 
     def brute_force(q: VideoFingerprint) -> list[tuple[int, Match]]:
-        found = [
-            (j, m)
-            for j, o in enumerate(orig_fps)
-            if o is not None and (m := compare(q, o)) is not None
-        ]
+        found: list[tuple[int, Match]] = []
+        near: list[tuple[float, float, float]] = []
+        for j, o in enumerate(orig_fps):
+            if o is not None:
+                m, close = compare_detail(q, o)
+                if m is not None:
+                    found.append((j, m))
+                elif close is not None:
+                    near.append(close)
         found.sort(key=lambda jm: rank_key(jm[1]))
-        return mark_rivals(found)
+        return mark_rivals(found, near)
 
     def verdict(found: list[tuple[int, Match]], i: int | None) -> str:
         """named (the right original), wrong, ambiguous (none named) or none."""

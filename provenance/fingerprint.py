@@ -87,6 +87,7 @@ __all__ = [
     "compare",
     "compute",
     "compute_many",
+    "compare_detail",
     "from_soft_binding",
     "mark_rivals",
     "query_hashes",
@@ -136,7 +137,11 @@ V2_VOTE_DISTANCE = 20  # hash distance at which an aligned pair votes for an ali
 V2_PAIR_COSINE = 0.6  # descriptor cosine at which an aligned pair of windows agrees
 V2_MIN_MATCHES = 8  # agreeing windows needed: 2 s of content
 V2_MIN_RATIO = 0.6  # of the windows the alignment pairs up
-V2_MIN_CORRELATION = 0.45  # temporal correlation needed when either clip moves
+V2_MIN_CORRELATION = 0.6  # temporal correlation needed when either clip moves
+# A copy changes as much as its original: the spread of one clip's descriptors over the
+# aligned windows (its motion) at most this many times the other's. The same photo
+# animated by a faster or slower zoom, or a wider pan, moves 2.5-12x as much.
+V2_MAX_MOTION_RATIO = 2.0
 # A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
 # symmetric picture can resemble another motion of it: stricter.
 V2_MIN_CORRELATION_MIRRORED = 0.8
@@ -890,7 +895,7 @@ def compare(
     if a.algorithm != b.algorithm or not a.hashes or not b.hashes:
         return None
     if a.algorithm == ALGORITHM_V2:
-        return _compare_v2(a, b)
+        return _compare_v2(a, b)[0]
     if a.algorithm != ALGORITHM_V1:
         return None
     ha, hb = _as_array(a), _as_array(b)
@@ -986,9 +991,13 @@ def _unit_descriptors(fp: VideoFingerprint, zoomed: bool = False) -> npt.NDArray
     return np.asarray(d / np.maximum(norm, 1e-9), dtype=np.float32)
 
 
-def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
+def _compare_v2(
+    a: VideoFingerprint, b: VideoFingerprint
+) -> tuple[Match | None, tuple[float, float, float] | None]:
     """v2: vote for (orientation, zoom, speed, offset) with the hashes, judge with
-    descriptors. ``b``'s zoomed descriptors (if any) stand for a cropped copy of it."""
+    descriptors. ``b``'s zoomed descriptors (if any) stand for a cropped copy of it.
+    Also returns the closest alignment tried, matching or not, as (closeness, start,
+    end in ``a``): a near miss still makes ``b`` a rival of another original."""
     import numpy as np
 
     ha = _as_array(a)
@@ -1021,6 +1030,7 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
     index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
     index_b[sb] = np.arange(len(sb))
     best: Match | None = None
+    near: tuple[float, float, float] | None = None
     best_hashes = ha
     for votes_for, zoomed, mirrored, speed, off in candidates[: _CANDIDATES * len(views)]:
         db = views[1][2] if zoomed else views[0][2]
@@ -1036,6 +1046,10 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
         x = da[ia]
         y = db[ib] * flip if mirrored else db[ib]
         cos = (x * y).sum(axis=1)
+        closeness = float(cos.mean())
+        if near is None or closeness > near[0]:
+            t_a = np.array(a.timestamps)[ia]
+            near = (closeness, float(t_a.min()), float(t_a.max()) + SAMPLE_PERIOD)
         ok = cos >= V2_PAIR_COSINE
         matched, shared = int(ok.sum()), len(ia)
         if matched < V2_MIN_MATCHES or matched < V2_MIN_RATIO * shared:
@@ -1051,6 +1065,8 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
             corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
             if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
+                continue
+            if max(ex, ey) > V2_MAX_MOTION_RATIO * max(min(ex, ey), 1e-12):
                 continue
         ta = np.array(a.timestamps)[ia[ok]]
         tb = np.array(b.timestamps)[ib[ok]]
@@ -1069,13 +1085,23 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
-            closeness=round(float(cos.mean()), 4),
+            closeness=round(closeness, 4),
         )
         if best is None or _rank(found) > _rank(best):
             best, best_hashes = found, ha[ia[ok]]
     if best is None:
-        return None
-    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes))
+        return None, near
+    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes)), near
+
+
+def compare_detail(
+    a: VideoFingerprint, b: VideoFingerprint
+) -> tuple[Match | None, tuple[float, float, float] | None]:
+    """:func:`compare`, and (v2) the closest alignment tried even when it did not match:
+    (closeness, start, end) in ``a``. Used to count rival originals."""
+    if a.algorithm == b.algorithm == ALGORITHM_V2 and a.hashes and b.hashes:
+        return _compare_v2(a, b)
+    return compare(a, b), None
 
 
 def _rank(m: Match) -> float:
@@ -1096,24 +1122,31 @@ def rank_key(m: Match) -> tuple[float, float, float]:
     return (-m.closeness, -m.similarity, -m.correlation)
 
 
-def mark_rivals(matches: Sequence[tuple[_T, Match]]) -> list[tuple[_T, Match]]:
+def mark_rivals(
+    matches: Sequence[tuple[_T, Match]], near: Sequence[tuple[float, float, float]] = ()
+) -> list[tuple[_T, Match]]:
     """``(original, match)`` pairs of one copy, best first, with the best match's
     ``rivals`` set: the other originals that show the same part of the copy about as
     closely (their distance ``1 - closeness`` under :data:`RIVAL_RATIO` times the
-    best's). Originals matching other parts of the copy (a compilation) are no rivals."""
-    if len(matches) < 2:
-        return list(matches)
+    best's), whether they matched or narrowly missed (``near``: (closeness, start, end)
+    of originals that did not match, from :func:`compare_detail`). Originals matching
+    other parts of the copy (a compilation) are no rivals."""
+    if not matches:
+        return []
     top = matches[0][1]
     gap = max(1.0 - top.closeness, RIVAL_FLOOR)
+    others = [
+        (m.closeness, m.a_start, m.a_end) for _, m in matches[1:] if m.algorithm == top.algorithm
+    ]
+    if top.algorithm == ALGORITHM_V2:
+        others += list(near)
     rivals = 0
-    for _, m in matches[1:]:
-        if m.algorithm != top.algorithm:
-            continue
-        overlap = min(top.a_end, m.a_end) - max(top.a_start, m.a_start)
-        shorter = min(top.a_end - top.a_start, m.a_end - m.a_start)
+    for closeness, start, end in others:
+        overlap = min(top.a_end, end) - max(top.a_start, start)
+        shorter = min(top.a_end - top.a_start, end - start)
         if overlap < 0.5 * shorter:
             continue
-        if max(1.0 - m.closeness, RIVAL_FLOOR) < RIVAL_RATIO * gap:
+        if max(1.0 - closeness, RIVAL_FLOOR) < RIVAL_RATIO * gap:
             rivals += 1
     if not rivals:
         return list(matches)

@@ -332,8 +332,8 @@ def test_input_error_is_a_provenance_error() -> None:
 def test_bytes_round_trip_and_size(original_fp: VideoFingerprint) -> None:
     data = original_fp.to_bytes()
     assert VideoFingerprint.from_bytes(data) == original_fp
-    # 64 descriptor bytes per 0.25 s window: 15 KB a minute.
-    assert len(data) <= 15 + 64 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+    # 64 descriptor bytes and 64 zoomed ones per 0.25 s window: 30 KB a minute.
+    assert len(data) <= 15 + 128 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
 
 
 def test_v1_fingerprints_are_still_made_read_and_matched(clip_dir: Path, original: Path) -> None:

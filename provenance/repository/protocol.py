@@ -20,7 +20,7 @@ from ..fingerprint import (
     FingerprintError,
     Match,
     VideoFingerprint,
-    compare,
+    compare_detail,
     mark_rivals,
     query_hashes,
     rank_key,
@@ -369,6 +369,7 @@ def _best(
     The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
     originals that match as closely, so that none of them is named."""
     found: builtins.list[tuple[int, Match]] = []
+    near: builtins.list[tuple[float, float, float]] = []
     for row, algorithm, blob in rows:
         if algorithm != fingerprint.algorithm:
             continue
@@ -378,8 +379,10 @@ def _best(
             if skipped is not None:
                 skipped.append(row)
             continue
-        match = compare(fingerprint, stored)
+        match, close = compare_detail(fingerprint, stored)
         if match is not None:
             found.append((row, match))
+        elif close is not None:
+            near.append(close)
     found.sort(key=lambda f: (*rank_key(f[1]), f[0]))
-    return mark_rivals(found)[:limit]
+    return mark_rivals(found, near)[:limit]

@@ -139,9 +139,11 @@ V2_MIN_MATCHES = 8  # agreeing windows needed: 2 s of content
 V2_MIN_RATIO = 0.6  # of the windows the alignment pairs up
 V2_MIN_CORRELATION = 0.6  # temporal correlation needed when either clip moves
 # A copy changes as much as its original: the spread of one clip's descriptors over the
-# aligned windows (its motion) at most this many times the other's. The same photo
-# animated by a faster or slower zoom, or a wider pan, moves 2.5-12x as much.
-V2_MAX_MOTION_RATIO = 2.0
+# aligned windows (its motion, plus V2_MOTION_NOISE, what re-encoding alone adds) at
+# most this many times the other's. The same photo animated by a faster or slower
+# zoom, or a wider pan, moves 1.6-12x as much; copies stay within 1.6x.
+V2_MAX_MOTION_RATIO = 1.6
+V2_MOTION_NOISE = 0.01
 # A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
 # symmetric picture can resemble another motion of it: stricter.
 V2_MIN_CORRELATION_MIRRORED = 0.8
@@ -1066,7 +1068,9 @@ def _compare_v2(
             corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
             if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
                 continue
-            if max(ex, ey) > V2_MAX_MOTION_RATIO * max(min(ex, ey), 1e-12):
+            if max(ex, ey) + V2_MOTION_NOISE > V2_MAX_MOTION_RATIO * (
+                min(ex, ey) + V2_MOTION_NOISE
+            ):
                 continue
         ta = np.array(a.timestamps)[ia[ok]]
         tb = np.array(b.timestamps)[ib[ok]]

@@ -265,6 +265,15 @@ def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtin
 # -- shared by the backends -------------------------------------------------------------
 
 
+def _neighbour_keys(blob: bytes) -> builtins.list[int]:
+    """The index keys of a stored fingerprint (its bytes): a second search with them
+    finds the originals that look like it, the rivals a copy's own keys may miss."""
+    try:
+        return index_keys(VideoFingerprint.from_bytes(bytes(blob)))
+    except FingerprintError:
+        return []
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A new entry checked and encoded, ready for any backend's INSERT."""
@@ -358,18 +367,27 @@ def _candidate_count(limit: int) -> int:
     return max(MAX_CANDIDATES, 4 * limit)
 
 
+@dataclass
+class _Verified:
+    """The candidates compared with a query so far: matches and near misses."""
+
+    found: builtins.list[tuple[int, Match]] = field(default_factory=builtins.list)
+    near: builtins.list[tuple[float, float, float]] = field(default_factory=builtins.list)
+
+
 def _best(
     fingerprint: VideoFingerprint,
     rows: Iterable[tuple[int, str, bytes]],
     limit: int,
     skipped: builtins.list[int] | None = None,
+    verified: _Verified | None = None,
 ) -> builtins.list[tuple[int, Match]]:
     """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
     as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
     The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
-    originals that match as closely, so that none of them is named."""
-    found: builtins.list[tuple[int, Match]] = []
-    near: builtins.list[tuple[float, float, float]] = []
+    originals that match as closely, or narrowly miss, so that none of them is named.
+    ``verified`` carries earlier comparisons of the same query (a second search)."""
+    seen = verified if verified is not None else _Verified()
     for row, algorithm, blob in rows:
         if algorithm != fingerprint.algorithm:
             continue
@@ -381,8 +399,8 @@ def _best(
             continue
         match, close = compare_detail(fingerprint, stored)
         if match is not None:
-            found.append((row, match))
+            seen.found.append((row, match))
         elif close is not None:
-            near.append(close)
-    found.sort(key=lambda f: (*rank_key(f[1]), f[0]))
-    return mark_rivals(found, near)[:limit]
+            seen.near.append(close)
+    found = sorted(seen.found, key=lambda f: (*rank_key(f[1]), f[0]))
+    return mark_rivals(found, seen.near)[:limit]

@@ -180,7 +180,10 @@ def main() -> None:
     # Brute force 1: the repository's own full scan (read + compare every entry).
     scan_ms: list[float] = []
     agree = 0
-    for query, target in queries[: args.scans // 2 + 1] + queries[-(args.scans // 2) :]:
+    # Half positive, half negative (the first queries are positives, the last negatives).
+    for query, target in (
+        queries[: (args.scans + 1) // 2] + queries[len(queries) - args.scans // 2 :]
+    ):
         t = time.perf_counter()
         found = repo.scan(query, limit=5)
         scan_ms.append((time.perf_counter() - t) * 1000)

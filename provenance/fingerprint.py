@@ -1025,9 +1025,12 @@ def _compare_v2(
             for speed in SPEEDS:
                 bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
                 votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
-                for o in np.argpartition(votes, -2)[-2:]:
-                    if votes[o] > 0:
-                        candidates.append((float(votes[o]), zoomed, mirrored, speed, int(o) - span))
+                for _ in range(2):  # the two best offsets, if they have votes enough
+                    o = int(votes.argmax())
+                    if votes[o] < V2_MIN_MATCHES / 2:
+                        break  # as few as this never make an alignment that holds
+                    candidates.append((float(votes[o]), zoomed, mirrored, speed, o - span))
+                    votes[o] = 0
     candidates.sort(key=lambda c: -c[0])
     index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
     index_b[sb] = np.arange(len(sb))

@@ -225,7 +225,7 @@ def main() -> None:
     started = time.monotonic()
     with ProcessPoolExecutor(args.workers) as pool:
         ojobs = [
-            pool.submit(job_original, c, str(cache), transforms, size, args.algorithm)  # type: ignore[arg-type]
+            pool.submit(job_original, c, str(cache), transforms, size, args.algorithm)
             for c in originals
         ]
         njobs = [
@@ -235,7 +235,7 @@ def main() -> None:
                 str(cache),
                 args.algorithm,
                 args.rendered_negatives_only,
-                neg_size,  # type: ignore[arg-type]
+                neg_size,
             )
             for c in negatives
         ]
@@ -379,7 +379,7 @@ def main() -> None:
         f"matching: {cross_false}"
     )
     ratios = [
-        r["original"][1] / r["original"][2]  # type: ignore[index,operator]
+        r["original"][1] / r["original"][2]  # type: ignore[index]
         for r in results
         if r["original"][2]  # type: ignore[index]
     ]
@@ -393,8 +393,8 @@ def main() -> None:
     )
     if misses:
         print("\nmissed:")
-        for m in misses:
-            print(f"  {m}")
+        for line in misses:
+            print(f"  {line}")
     if args.json:
         Path(args.json).write_text(
             json.dumps(

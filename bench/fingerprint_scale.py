@@ -99,8 +99,8 @@ def transformed(fp: VideoFingerprint, rng: random.Random) -> VideoFingerprint:
     stamps = tuple(round(fp.timestamps[k] - t0, 3) for k in keep)
     if fp.algorithm == ALGORITHM_V2:
         g = np.random.default_rng(rng.getrandbits(32))
-        d = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 64)[list(keep)]
-        d = d.astype(np.float64) / 127
+        raw = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 64)[list(keep)]
+        d = raw.astype(np.float64) / 127
         noisy = d + g.normal(size=d.shape) * _PROFILE * rng.uniform(0.1, 0.2)
         return _v2(_quantise(noisy), _quantise(noisy), stamps)
     hashes = []
@@ -157,7 +157,9 @@ def main() -> None:
     )
 
     positives = [rng.randrange(len(stored)) for _ in range(args.queries // 2)]
-    queries = [(transformed(stored[i], rng), i) for i in positives]
+    queries: list[tuple[VideoFingerprint, int | None]] = [
+        (transformed(stored[i], rng), i) for i in positives
+    ]
     queries += [
         (random_walk(rng, args.algorithm), None) for _ in range(args.queries - len(queries))
     ]

@@ -401,7 +401,7 @@ def _photo_frames(
         cy = (y0 + (y1 - y0) * s) * bh
         left = int(min(max(cx - cw / 2, 0), bw - cw))
         top = int(min(max(cy - ch / 2, 0), bh - ch))
-        crop = np.ascontiguousarray(big[top : top + ch, left : left + cw])
+        crop = np.ascontiguousarray(big[top : top + ch, left : left + cw], dtype=np.uint8)
         yield (
             av.VideoFrame.from_ndarray(crop, format="rgb24")
             .reformat(width=w, height=h, interpolation="BILINEAR")

@@ -36,6 +36,7 @@ from .protocol import (
     _entry,
     _info,
     _neighbour_keys,
+    _neighbour_share,
     _new_entry,
     _prepare,
     _Prepared,
@@ -361,27 +362,30 @@ class PostgresRepository(_StoreBase):
             postings = 0
             seen: set[int] = set()
 
-            def candidates(keys: builtins.list[int]) -> builtins.list[tuple[int, str, bytes]]:
+            def candidates(
+                keys: builtins.list[int], least: int
+            ) -> builtins.list[tuple[int, str, bytes]]:
                 nonlocal postings
                 cur.execute(_SEARCH, {"keys": keys, "k": _candidate_count(limit)})
                 ranked: builtins.list[tuple[int, int, str, bytes]] = []
                 for entry, n, algorithm, blob in cur.fetchall():
                     if entry is None:
                         postings += int(str(n))
-                    elif int(str(entry)) not in seen:
+                    elif int(str(entry)) not in seen and int(str(n)) >= least:
                         ranked.append((int(str(entry)), int(str(n)), str(algorithm), _bytes(blob)))
                 ranked.sort(key=lambda r: (-r[1], r[0]))
                 seen.update(r[0] for r in ranked)
                 return [(r[0], r[2], r[3]) for r in ranked]
 
-            rows = candidates(keys)
+            rows = candidates(keys, MIN_SHARED)
             bad: builtins.list[int] = []
             verified = _Verified()
             found = _best(fingerprint, rows, limit, bad, verified)
             if found:
                 # Rivals: originals that look like the one matched (see SQLiteRepository).
                 best = next(r for r in rows if r[0] == found[0][0])
-                more = candidates(_neighbour_keys(best[2]))
+                keys = _neighbour_keys(best[2])
+                more = candidates(keys, _neighbour_share(keys))
                 if more:
                     found = _best(fingerprint, more, limit, bad, verified)
             matches = self._entries(cur, found)

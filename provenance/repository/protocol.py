@@ -10,7 +10,7 @@ import builtins
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self, TypeAlias, runtime_checkable
@@ -265,6 +265,12 @@ def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtin
 # -- shared by the backends -------------------------------------------------------------
 
 
+def _neighbour_share(keys: Sized) -> int:
+    """Keys a look-alike of a matched original shares with it at least: an eighth of
+    them (near-identical clips share most; chance, a handful)."""
+    return max(MIN_SHARED, len(keys) // 8)
+
+
 def _neighbour_keys(blob: bytes) -> builtins.list[int]:
     """The index keys of a stored fingerprint (its bytes): a second search with them
     finds the originals that look like it, the rivals a copy's own keys may miss."""
@@ -351,14 +357,17 @@ def _entry(eid: str, manifest: bytes, blob: bytes, summary_text: object, added: 
     return Entry(eid, bytes(manifest), VideoFingerprint.from_bytes(blob), summary, float(added))
 
 
-def _top_candidates(shared: Mapping[int, int], limit: int) -> builtins.list[int]:
-    """The entries (row numbers) sharing the most index keys with the query, best first.
+def _top_candidates(
+    shared: Mapping[int, int], limit: int, least: int = MIN_SHARED
+) -> builtins.list[int]:
+    """The entries (row numbers) sharing the most index keys (at least ``least``) with
+    the query, best first.
 
     Chance gives an unrelated entry one shared band, a copy dozens. Ties go to the
     older entry, so that every backend picks the same candidates.
     """
     ranked = sorted(
-        ((-n, row) for row, n in shared.items() if n >= MIN_SHARED),
+        ((-n, row) for row, n in shared.items() if n >= least),
     )
     return [row for _, row in ranked[: _candidate_count(limit)]]
 

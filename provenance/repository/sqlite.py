@@ -18,6 +18,7 @@ from pathlib import Path
 from ..fingerprint import FingerprintError, Match, VideoFingerprint
 from .paths import default_repository_path
 from .protocol import (
+    MIN_SHARED,
     SCHEMA_VERSION,
     Entry,
     EntryInfo,
@@ -28,6 +29,7 @@ from .protocol import (
     _entry,
     _info,
     _neighbour_keys,
+    _neighbour_share,
     _new_entry,
     _prepare,
     _Prepared,
@@ -315,7 +317,7 @@ class SQLiteRepository(_StoreBase):
         postings = 0
 
         def candidates(
-            conn: sqlite3.Connection, keys: builtins.list[int], seen: set[int]
+            conn: sqlite3.Connection, keys: builtins.list[int], seen: set[int], least: int
         ) -> builtins.list[tuple[int, str, bytes]]:
             nonlocal postings
             shared: Counter[int] = Counter()
@@ -328,7 +330,7 @@ class SQLiteRepository(_StoreBase):
                 ):
                     shared[entry] += n
                     postings += n
-            top = [row for row in _top_candidates(shared, limit) if row not in seen]
+            top = [row for row in _top_candidates(shared, limit, least) if row not in seen]
             seen.update(top)
             rows: builtins.list[tuple[int, str, bytes]] = []
             for i in range(0, len(top), _CHUNK):
@@ -342,7 +344,7 @@ class SQLiteRepository(_StoreBase):
 
         seen: set[int] = set()
         with self._errors("read"), self._snapshot() as conn:
-            rows = candidates(conn, index_keys(fingerprint, query=True), seen)
+            rows = candidates(conn, index_keys(fingerprint, query=True), seen, MIN_SHARED)
             bad: builtins.list[int] = []
             verified = _Verified()
             found = _best(fingerprint, rows, limit, bad, verified)
@@ -350,7 +352,8 @@ class SQLiteRepository(_StoreBase):
                 # Rivals: originals that look like the one matched, even if the copy's
                 # own keys missed them.
                 best = next(r for r in rows if r[0] == found[0][0])
-                more = candidates(conn, _neighbour_keys(best[2]), seen)
+                keys = _neighbour_keys(best[2])
+                more = candidates(conn, keys, seen, _neighbour_share(keys))
                 if more:
                     found = _best(fingerprint, more, limit, bad, verified)
             matches = self._entries(conn, found)

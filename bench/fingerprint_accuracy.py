@@ -43,13 +43,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import realset
 
-from provenance.fingerprint import ALGORITHM, VideoFingerprint, compare, compute
+from provenance.fingerprint import (
+    ALGORITHM,
+    Match,
+    VideoFingerprint,
+    compare,
+    compare_detail,
+    compute,
+    mark_rivals,
+    rank_key,
+)
 from provenance.repository import SQLiteRepository
+
+
+def _compute_signature() -> str:
+    """A digest of what makes fingerprints (the computing section of fingerprint.py and
+    its parameters), so cached fingerprints are redone when it changes and kept when
+    only the matching rules do."""
+    import hashlib
+
+    text = (Path(__file__).resolve().parents[1] / "provenance" / "fingerprint.py").read_text()
+    section = text[text.index("# -- computing") : text.index("# -- comparing")]
+    params = [
+        line
+        for line in text[: text.index("# v1 matching")].splitlines()
+        if line.startswith(("_", "SAMPLE_PERIOD", "ALGORITHM"))
+    ]
+    return hashlib.sha256("\n".join([section, *params]).encode()).hexdigest()[:12]
+
+
+_SIGNATURE = _compute_signature()
 
 
 def _fp_cached(path: Path, algorithm: str) -> tuple[bytes, float]:
     """(fingerprint bytes, seconds to compute), cached beside the clip per algorithm."""
-    cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}.fp")
+    cache = path.with_name(path.name + f".{algorithm.rsplit('.', 1)[-1]}-{_SIGNATURE}.fp")
+    for old in path.parent.glob(path.name + f".{algorithm.rsplit('.', 1)[-1]}*.fp"):
+        if old != cache:
+            old.unlink(missing_ok=True)  # made by other fingerprint code
     if (
         cache.exists()
         and cache.stat().st_mtime >= path.stat().st_mtime
@@ -120,16 +151,23 @@ def job_original(
     return out
 
 
-def job_negative(clip: realset.Clip, cache: str, algorithm: str, rendered_only: bool) -> str | None:
+def job_negative(
+    clip: realset.Clip, cache: str, algorithm: str, rendered_only: bool, size: tuple[int, int]
+) -> str | None:
     sources = realset.find_sources(Path(cache) / "src")
     folder = Path(cache) / "neg"
     folder.mkdir(parents=True, exist_ok=True)
-    dst = folder / (clip.name.replace("/", "_").replace(":", "_") + ".mp4")
+    stem = clip.name.replace("/", "_").replace(":", "_")
+    # 360x640 (the first size used) keeps its old name, so an existing cache is reused.
+    dst = folder / (stem + ("" if size == (360, 640) else f"-{size[0]}x{size[1]}") + ".mp4")
+    if not dst.exists() and size != (360, 640):
+        older = folder / (stem + ".mp4")  # rendered larger by an earlier run: as good
+        dst = older if older.exists() else dst
     if not dst.exists():
         if rendered_only:
             return None
         tmp = dst.with_name("tmp-" + dst.name)
-        realset.render(clip, sources, tmp, size=(360, 640))
+        realset.render(clip, sources, tmp, size=size)
         tmp.rename(dst)
     blob, _ = _fp_cached(dst, algorithm)
     return blob.hex()
@@ -142,6 +180,11 @@ def main() -> None:
         "--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "provcheck-fp-bench")
     )
     ap.add_argument("--photo-size", default="720x1280", help="WxH of the photo-to-video originals")
+    ap.add_argument(
+        "--negative-size",
+        default="180x320",
+        help="WxH of the photo negatives (the fingerprint works on a 128x128 grid)",
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--algorithm", default=ALGORITHM)
     ap.add_argument("--json", help="write the figures here as JSON too")
@@ -155,6 +198,8 @@ def main() -> None:
     args = ap.parse_args()
     size = tuple(int(x) for x in args.photo_size.split("x"))
     assert len(size) == 2
+    neg_size = tuple(int(x) for x in args.negative_size.split("x"))
+    assert len(neg_size) == 2
     cache = Path(args.cache)
     sources = realset.find_sources(cache / "src")
     originals = realset.originals(sources)
@@ -180,11 +225,18 @@ def main() -> None:
     started = time.monotonic()
     with ProcessPoolExecutor(args.workers) as pool:
         ojobs = [
-            pool.submit(job_original, c, str(cache), transforms, size, args.algorithm)  # type: ignore[arg-type]
+            pool.submit(job_original, c, str(cache), transforms, size, args.algorithm)
             for c in originals
         ]
         njobs = [
-            pool.submit(job_negative, c, str(cache), args.algorithm, args.rendered_negatives_only)
+            pool.submit(
+                job_negative,
+                c,
+                str(cache),
+                args.algorithm,
+                args.rendered_negatives_only,
+                neg_size,
+            )
             for c in negatives
         ]
         results = [j.result() for j in ojobs]
@@ -200,36 +252,61 @@ def main() -> None:
     repo_path = cache / f"repo-{os.getpid()}.sqlite3"
     recovered: dict[str, Counter[str]] = defaultdict(Counter)
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
-    wrong = 0
+    wrong = ambiguous = 0
     misses: list[str] = []
+
+    def brute_force(q: VideoFingerprint) -> list[tuple[int, Match]]:
+        found: list[tuple[int, Match]] = []
+        near: list[tuple[float, float, float]] = []
+        for j, o in enumerate(orig_fps):
+            if o is not None:
+                m, close = compare_detail(q, o)
+                if m is not None:
+                    found.append((j, m))
+                elif close is not None:
+                    near.append(close)
+        found.sort(key=lambda jm: rank_key(jm[1]))
+        return mark_rivals(found, near)
+
+    def verdict(found: list[tuple[int, Match]], i: int | None) -> str:
+        """named (the right original), wrong, ambiguous (none named) or none."""
+        if not found:
+            return "none"
+        if found[0][1].ambiguous:
+            return "ambiguous"
+        return "named" if found[0][0] == i else "wrong"
+
     with SQLiteRepository(repo_path) as repo:
         for i, f in enumerate(orig_fps):
             if f is not None:
                 repo.add(f"original {i}".encode(), f, {"i": i})
+
+        def lookup(q: VideoFingerprint) -> list[tuple[int, Match]]:
+            return [(int(e.summary["i"]), m) for e, m in repo.lookup(q, limit=5)]  # type: ignore[arg-type]
+
         for i, (clip, r) in enumerate(zip(originals, results, strict=True)):
             for name in transforms:
                 q = fp(r[name][0])  # type: ignore[index]
-                found = repo.lookup(q, limit=1) if q is not None else []
-                brute = [
-                    (j, m)
-                    for j, o in enumerate(orig_fps)
-                    if o is not None and q is not None and (m := compare(q, o)) is not None
-                ]
-                best = max(
-                    brute, key=lambda jm: (jm[1].similarity, jm[1].correlation), default=None
-                )
-                ok = bool(found) and found[0][0].summary.get("i") == i
-                if found and not ok:
-                    wrong += 1
+                found = lookup(q) if q is not None else []
+                how = verdict(found, i)
+                scan = verdict(brute_force(q), i) if q is not None else "none"
+                wrong += how == "wrong"
+                ambiguous += how == "ambiguous"
                 recovered[name]["total"] += 1
-                recovered[name]["lookup"] += ok
-                recovered[name]["scan"] += best is not None and best[0] == i
+                recovered[name]["lookup"] += how == "named"
+                recovered[name]["ambiguous"] += how == "ambiguous"
+                recovered[name]["wrong"] += how == "wrong"
+                recovered[name]["scan"] += scan == "named"
                 per_kind[clip.kind]["total"] += 1
-                per_kind[clip.kind]["lookup"] += ok
-                if not ok:
-                    misses.append(f"{clip.name} / {name}")
-        neg_hits = 0
-        neg_brute = 0
+                per_kind[clip.kind]["lookup"] += how == "named"
+                per_kind[clip.kind]["ambiguous"] += how == "ambiguous"
+                if how != "named":
+                    detail = ""
+                    if found:
+                        j, m = found[0]
+                        detail = f" -> {originals[j].name}: {m.explain()}"
+                    misses.append(f"{clip.name} / {name}: {how}{detail}")
+        neg_hits = neg_ambiguous = neg_pairs = 0
         neg_by_kind: Counter[str] = Counter()
         neg_total: Counter[str] = Counter()
         for clip, hx in zip(negatives, neg_fps, strict=True):
@@ -237,12 +314,19 @@ def main() -> None:
             neg_total[clip.kind] += 1
             if q is None:
                 continue
-            if repo.lookup(q, limit=1):
+            how = verdict(lookup(q), None)
+            if how == "wrong":
                 neg_hits += 1
                 neg_by_kind[clip.kind] += 1
-                print(f"  FALSE MATCH (lookup): {clip.name}", file=sys.stderr)
-            if any(o is not None and compare(q, o) is not None for o in orig_fps):
-                neg_brute += 1
+                j, m = lookup(q)[0]
+                print(
+                    f"  FALSE MATCH (lookup): {clip.name} -> {originals[j].name}: {m.explain()}",
+                    file=sys.stderr,
+                )
+            elif how == "ambiguous":
+                neg_ambiguous += 1
+                print(f"  matched ambiguously, none named: {clip.name}", file=sys.stderr)
+            neg_pairs += bool(brute_force(q))
         # Cross pairs: every copy of original i against every other original j.
         cross = cross_false = 0
         for i, r in enumerate(results):
@@ -261,31 +345,41 @@ def main() -> None:
     ):
         extra.unlink(missing_ok=True)
 
-    print("\n| transform | recovered (lookup) | recovered (brute force) |")
-    print("|---|---:|---:|")
+    print(
+        "\n| transform | recovered (lookup) | ambiguous, none named | wrong original "
+        "| recovered (brute force) |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for name in transforms:
         c = recovered[name]
-        print(f"| {name} | {c['lookup']} / {c['total']} | {c['scan']} / {c['total']} |")
+        print(
+            f"| {name} | {c['lookup']} / {c['total']} | {c['ambiguous']} | {c['wrong']} "
+            f"| {c['scan']} / {c['total']} |"
+        )
     tot = sum(c["total"] for c in recovered.values())
     got = sum(c["lookup"] for c in recovered.values())
-    print(f"| **all** | **{got} / {tot}** ({got / max(tot, 1):.1%}) | |")
-    print("\n| content kind | originals | recovered (lookup) |")
-    print("|---|---:|---:|")
+    print(f"| **all** | **{got} / {tot}** ({got / max(tot, 1):.1%}) | {ambiguous} | {wrong} | |")
+    print("\n| content kind | originals | recovered (lookup) | ambiguous, none named |")
+    print("|---|---:|---:|---:|")
     kinds = Counter(c.kind for c in originals)
     for kind, c in sorted(per_kind.items()):
-        print(f"| {kind} | {kinds[kind]} | {c['lookup']} / {c['total']} |")
-    print(f"\nwrong originals: {wrong}")
+        print(f"| {kind} | {kinds[kind]} | {c['lookup']} / {c['total']} | {c['ambiguous']} |")
+    print(f"\nwrong originals: {wrong}; ambiguous (no original named): {ambiguous}")
     print(
         f"negative clips: {sum(neg_total.values())} "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(neg_total.items()))}); "
-        f"false matches: lookup {neg_hits}, brute force {neg_brute}"
+        f"false matches (an original named): {neg_hits}"
         + (f" ({dict(neg_by_kind)})" if neg_by_kind else "")
+        + f"; matched ambiguously, none named: {neg_ambiguous}; "
+        f"negatives matching any original at all (brute force, before the rival rule): "
+        f"{neg_pairs}"
     )
     print(
-        f"cross pairs (a copy of one original vs another original): {cross}, false: {cross_false}"
+        f"cross pairs (a copy of one original vs another original): {cross}, "
+        f"matching: {cross_false}"
     )
     ratios = [
-        r["original"][1] / r["original"][2]  # type: ignore[index,operator]
+        r["original"][1] / r["original"][2]  # type: ignore[index]
         for r in results
         if r["original"][2]  # type: ignore[index]
     ]
@@ -299,8 +393,8 @@ def main() -> None:
     )
     if misses:
         print("\nmissed:")
-        for m in misses:
-            print(f"  {m}")
+        for line in misses:
+            print(f"  {line}")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -309,8 +403,10 @@ def main() -> None:
                     "per_kind": per_kind,
                     "wrong": wrong,
                     "negatives": sum(neg_total.values()),
+                    "ambiguous": ambiguous,
                     "false_lookup": neg_hits,
-                    "false_brute": neg_brute,
+                    "negatives_ambiguous": neg_ambiguous,
+                    "negatives_matching_any": neg_pairs,
                     "cross_pairs": cross,
                     "cross_false": cross_false,
                 },

@@ -4,8 +4,10 @@
     python bench/fingerprint_scale.py                 # 100,000 entries (a few minutes)
     python bench/fingerprint_scale.py --entries 10000 # smaller
 
-Inserts synthetic fingerprints shaped like real ones (each sample a few bits away from
-the previous one, 20-120 samples = 5-30 s clips) into a fresh SQLiteRepository, then
+Inserts synthetic fingerprints shaped like real ones (each sample a step away from the
+previous one, 20-120 samples = 5-30 s clips; v2, the default, with descriptors and
+zoomed descriptors, so entries are as large and as heavily indexed as real ones; v1 with
+``--algorithm org.provcheck.vphash.v1``) into a fresh SQLiteRepository, then
 times ``lookup`` for queries that are noisy or trimmed copies of stored entries and
 for queries matching nothing, and in the same run times two brute-force references:
 ``SQLiteRepository.scan`` (read and compare every entry) and an in-memory NumPy scan
@@ -30,12 +32,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.fingerprint import ALGORITHM, SAMPLE_PERIOD, VideoFingerprint
+from provenance.fingerprint import (
+    ALGORITHM,
+    ALGORITHM_V1,
+    ALGORITHM_V2,
+    SAMPLE_PERIOD,
+    VideoFingerprint,
+)
 from provenance.repository import SQLiteRepository
 
 
-def random_walk(rng: random.Random) -> VideoFingerprint:
+def random_walk(rng: random.Random, algorithm: str) -> VideoFingerprint:
     samples = rng.randint(20, 120)
+    stamps = tuple(round(i * SAMPLE_PERIOD, 3) for i in range(samples))
+    if algorithm == ALGORITHM_V2:
+        return _v2_walk(rng, samples, stamps)
     h = rng.getrandbits(64)
     hashes = []
     for _ in range(samples):
@@ -44,22 +55,61 @@ def random_walk(rng: random.Random) -> VideoFingerprint:
         for bit in rng.sample(range(64), step):
             h ^= 1 << bit
         hashes.append(h)
-    stamps = tuple(round(i * SAMPLE_PERIOD, 3) for i in range(samples))
-    return VideoFingerprint(ALGORITHM, tuple(hashes), stamps, samples * SAMPLE_PERIOD)
+    return VideoFingerprint(algorithm, tuple(hashes), stamps, samples * SAMPLE_PERIOD)
+
+
+# v2 descriptors: 64 DCT coefficients, the lower frequencies larger, as in real clips.
+_PROFILE = 1.0 / (1.0 + np.arange(64) % 32 / 6.0)
+
+
+def _quantise(v: np.ndarray) -> bytes:
+    q = np.rint(v / np.abs(v).max(axis=1, keepdims=True) * 127)
+    return bytes(np.clip(q, -127, 127).astype(np.int8).tobytes())
+
+
+def _v2(desc: bytes, zoomed: bytes, stamps: tuple[float, ...]) -> VideoFingerprint:
+    """A v2 fingerprint with descriptors and zoomed descriptors; its hashes are derived
+    from them as compute() does (through the serialised form)."""
+    n = len(stamps)
+    fp = VideoFingerprint(ALGORITHM_V2, (0,) * n, stamps, n * SAMPLE_PERIOD, desc, zoomed)
+    return VideoFingerprint.from_bytes(fp.to_bytes())
+
+
+def _v2_walk(rng: random.Random, samples: int, stamps: tuple[float, ...]) -> VideoFingerprint:
+    """Each window a step from the previous one (a still, slow or fast motion, or a cut);
+    the zoomed view related to the whole picture but not the same."""
+    g = np.random.default_rng(rng.getrandbits(32))
+    v, w = g.normal(size=64) * _PROFILE, g.normal(size=64) * _PROFILE
+    rows, zrows = [], []
+    for _ in range(samples):
+        step = rng.choice([0.0, 0.05, 0.1, 0.2, 0.3, 2.0])
+        v = v + g.normal(size=64) * _PROFILE * step if step < 2 else g.normal(size=64) * _PROFILE
+        w = w + g.normal(size=64) * _PROFILE * min(step, 0.3)
+        rows.append(v)
+        zrows.append(0.7 * v + 0.7 * w)
+    return _v2(_quantise(np.array(rows)), _quantise(np.array(zrows)), stamps)
 
 
 def transformed(fp: VideoFingerprint, rng: random.Random) -> VideoFingerprint:
-    """A copy as a platform would make it: ~8 bits of noise per sample, trimmed ends."""
+    """A copy as a platform would make it: ~8 bits of noise per sample (v2: descriptors
+    about 0.9-0.97 cosine from the original's), trimmed ends."""
     cut_head, cut_tail = rng.randint(0, 8), rng.randint(0, 8)
-    keep = list(zip(fp.hashes, fp.timestamps, strict=True))[cut_head : len(fp.hashes) - cut_tail]
+    keep = range(cut_head, len(fp.hashes) - cut_tail)
+    t0 = fp.timestamps[cut_head]
+    stamps = tuple(round(fp.timestamps[k] - t0, 3) for k in keep)
+    if fp.algorithm == ALGORITHM_V2:
+        g = np.random.default_rng(rng.getrandbits(32))
+        raw = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 64)[list(keep)]
+        d = raw.astype(np.float64) / 127
+        noisy = d + g.normal(size=d.shape) * _PROFILE * rng.uniform(0.1, 0.2)
+        return _v2(_quantise(noisy), _quantise(noisy), stamps)
     hashes = []
-    for h, _ in keep:
+    for k in keep:
+        h = fp.hashes[k]
         for bit in rng.sample(range(64), rng.randint(2, 10)):
             h ^= 1 << bit
         hashes.append(h)
-    t0 = keep[0][1]
-    stamps = tuple(round(t - t0, 3) for _, t in keep)
-    return VideoFingerprint(ALGORITHM, tuple(hashes), stamps, len(keep) * SAMPLE_PERIOD)
+    return VideoFingerprint(fp.algorithm, tuple(hashes), stamps, len(keep) * SAMPLE_PERIOD)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -72,6 +122,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200, help="indexed lookups (half positive)")
     ap.add_argument("--scans", type=int, default=5, help="brute-force SQLite scans to time")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--algorithm", default=ALGORITHM, choices=(ALGORITHM_V2, ALGORITHM_V1))
     ap.add_argument("--db", type=Path, help="repository file (default: a temporary one)")
     args = ap.parse_args()
 
@@ -89,7 +140,7 @@ def main() -> None:
     stored: list[VideoFingerprint] = []
     batch = 5000
     for start in range(0, args.entries, batch):
-        fps = [random_walk(rng) for _ in range(min(batch, args.entries - start))]
+        fps = [random_walk(rng, args.algorithm) for _ in range(min(batch, args.entries - start))]
         stored.extend(fps)
         repo.add_many(
             (f"manifest {start + i}".encode(), fp, {"n": start + i}, None)
@@ -106,8 +157,12 @@ def main() -> None:
     )
 
     positives = [rng.randrange(len(stored)) for _ in range(args.queries // 2)]
-    queries = [(transformed(stored[i], rng), i) for i in positives]
-    queries += [(random_walk(rng), None) for _ in range(args.queries - len(queries))]
+    queries: list[tuple[VideoFingerprint, int | None]] = [
+        (transformed(stored[i], rng), i) for i in positives
+    ]
+    queries += [
+        (random_walk(rng, args.algorithm), None) for _ in range(args.queries - len(queries))
+    ]
 
     latencies: list[float] = []
     candidates: list[int] = []
@@ -127,7 +182,10 @@ def main() -> None:
     # Brute force 1: the repository's own full scan (read + compare every entry).
     scan_ms: list[float] = []
     agree = 0
-    for query, target in queries[: args.scans // 2 + 1] + queries[-(args.scans // 2) :]:
+    # Half positive, half negative (the first queries are positives, the last negatives).
+    for query, target in (
+        queries[: (args.scans + 1) // 2] + queries[len(queries) - args.scans // 2 :]
+    ):
         t = time.perf_counter()
         found = repo.scan(query, limit=5)
         scan_ms.append((time.perf_counter() - t) * 1000)

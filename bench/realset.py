@@ -11,6 +11,9 @@ its ordinary client.
   (street), ``carphone_pristine.mp4`` (the classic test sequence), ``bigbuckbunny.mp4``
   (animated film, CC BY 3.0 Blender Foundation).
 * PyPI ``scikit-image`` (photos in its wheel: astronaut, coffee, chelsea, rocket ...).
+* Debian ``mate-backgrounds``, ``ukui-wallpapers`` and ``lomiri-wallpapers``
+  (``apt-get install``): the nature photographs among their wallpapers. Optional: the set
+  is smaller without them.
 
 Originals: 8 s segments of the videos, photo-to-video clips (a photo animated with a slow
 zoom or pan at 720x1280, as an app's photo-to-video feature makes them) and still clips
@@ -45,6 +48,31 @@ __all__ = [
 ]
 
 OPENCV = Path("/usr/share/doc/opencv-doc")
+BACKGROUNDS = Path("/usr/share/backgrounds")
+# Photographs among the wallpaper packages' files (the rest are drawings and patterns).
+_WALLPAPER_PHOTOS = (
+    "mate/nature/Aqua.jpg",
+    "mate/nature/Blinds.jpg",
+    "mate/nature/Dune.jpg",
+    "mate/nature/FreshFlower.jpg",
+    "mate/nature/Garden.jpg",
+    "mate/nature/GreenMeadow.jpg",
+    "mate/nature/LadyBird.jpg",
+    "mate/nature/RainDrops.jpg",
+    "mate/nature/Storm.jpg",
+    "mate/nature/TwoWings.jpg",
+    "mate/nature/Wood.jpg",
+    "mate/nature/YellowFlower.jpg",
+    "Infinite-Sea_by_Aury88.jpg",
+    "Kleiber_by_Lukas_Baubkus.jpg",
+    "calla.png",
+    "goldfish.png",
+    "the-mouse.jpg",
+    "string.jpg",
+    "rhythm.jpg",
+    "2004default.jpg",
+    "firstgeneration.jpg",
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,9 @@ def find_sources(cache: Path) -> dict[str, Path]:
             for ext in (".png", ".jpg"):
                 if (ski / (stem + ext)).exists():
                     out[f"photo:sk-{stem}"] = ski / (stem + ext)
+    for rel in _WALLPAPER_PHOTOS:
+        if (BACKGROUNDS / rel).is_file():
+            out[f"photo:wp-{Path(rel).stem}"] = BACKGROUNDS / rel
     if missing:
         raise SystemExit("the real evaluation set needs: " + "; ".join(missing))
     return out
@@ -223,6 +254,21 @@ _VIDEO_NEGATIVES = (
     ("tree.avi", 8.0, 8.0),
     ("tree.avi", 24.0, 5.5),
     ("box.mp4", 8.0, 7.0),
+    # Shorter ones, offset from the originals' grid: the hardest neighbours.
+    ("vtest.avi", 10.0, 4.0),
+    ("vtest.avi", 18.0, 4.0),
+    ("vtest.avi", 34.0, 4.0),
+    ("vtest.avi", 42.0, 4.0),
+    ("vtest.avi", 58.0, 4.0),
+    ("vtest.avi", 66.0, 4.0),
+    ("vtest.avi", 74.0, 4.0),
+    ("tree.avi", 9.0, 4.0),
+    ("tree.avi", 12.0, 4.0),
+    ("tree.avi", 25.0, 4.0),
+    ("box.mp4", 9.0, 4.0),
+    ("box.mp4", 11.0, 4.0),
+    ("Megamind.avi", 8.0, 3.2),
+    ("bikes.mp4", 8.0, 2.0),
 )
 
 # Photo motions: (zoom at start, zoom at end, centre x at start, at end, y start, y end).
@@ -239,6 +285,12 @@ MOTIONS: dict[str, tuple[float, float, float, float, float, float]] = {
     "pan-diagonal": (1.2, 1.2, 0.42, 0.58, 0.42, 0.58),
     "zoom-in-left": (1.0, 1.25, 0.5, 0.4, 0.5, 0.5),
     "still": (1.0, 1.0, 0.5, 0.5, 0.5, 0.5),
+    "zoom-in-slow": (1.0, 1.1, 0.5, 0.5, 0.5, 0.5),
+    "zoom-out-fast": (1.45, 1.0, 0.5, 0.5, 0.5, 0.5),
+    "pan-right-slow": (1.15, 1.15, 0.46, 0.54, 0.5, 0.5),
+    "pan-left-down": (1.2, 1.2, 0.58, 0.42, 0.42, 0.58),
+    "zoom-in-right": (1.0, 1.25, 0.5, 0.6, 0.5, 0.5),
+    "zoom-in-top": (1.0, 1.25, 0.5, 0.5, 0.5, 0.4),
 }
 _ORIGINAL_PHOTOS = (
     ("sk-astronaut", "zoom-in"),
@@ -349,7 +401,7 @@ def _photo_frames(
         cy = (y0 + (y1 - y0) * s) * bh
         left = int(min(max(cx - cw / 2, 0), bw - cw))
         top = int(min(max(cy - ch / 2, 0), bh - ch))
-        crop = np.ascontiguousarray(big[top : top + ch, left : left + cw])
+        crop = np.ascontiguousarray(big[top : top + ch, left : left + cw], dtype=np.uint8)
         yield (
             av.VideoFrame.from_ndarray(crop, format="rgb24")
             .reformat(width=w, height=h, interpolation="BILINEAR")

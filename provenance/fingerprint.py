@@ -22,7 +22,10 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
    compared with its median and the odd half's signs, so a mirrored copy's hash is
    the original's with the odd half inverted: mirrors are found by comparing against
    a flipped variant, never by hashing twice.
-4. Nearly flat windows (black frames, fades) say nothing and are left out.
+4. The same is done for the centre of the content (:data:`_ZOOM` of it cut off on
+   every side): what a copy cropped by about 10% per side shows. These *zoomed*
+   descriptors are stored beside the others; a cropped copy is compared with them.
+5. Nearly flat windows (black frames, fades) say nothing and are left out.
 
 :func:`compare` finds, over both orientations and playback speeds 0.9-1.1x, the time
 alignment under which most windows' hashes agree, then judges it on the descriptors:
@@ -34,8 +37,16 @@ they change). A clip in which nothing moves is matched on its content alone, wit
 stricter threshold. The :class:`Match` says which orientation and speed matched,
 where, and how closely.
 
+Every match also carries its ``closeness`` (the mean descriptor cosine over the aligned
+windows). A repository compares the closeness of the originals a copy matches: when a
+second original is about as close as the best (a fixed camera filming an unchanging
+scene gives segments that look the same), the best is marked with its ``rivals`` and
+no original is named (see :data:`RIVAL_RATIO`).
+
 ``org.provcheck.vphash.v1`` (provcheck 0.1) stays readable and comparable: entries
 registered with it keep matching queries fingerprinted with ``algorithm=ALGORITHM_V1``.
+:func:`compute_many` makes both from one decode, so a clip can be looked up against
+entries of either algorithm.
 """
 
 from __future__ import annotations
@@ -43,15 +54,19 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import itertools
 import math
 import os
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import InputError, ProvenanceError
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +78,7 @@ __all__ = [
     "ALGORITHM_V2",
     "ALGORITHMS",
     "MAX_PIXELS",
+    "RIVAL_RATIO",
     "SAMPLE_PERIOD",
     "SOFT_BINDING_LABEL",
     "FingerprintError",
@@ -70,14 +86,18 @@ __all__ = [
     "VideoFingerprint",
     "compare",
     "compute",
+    "compute_many",
+    "compare_detail",
     "from_soft_binding",
+    "mark_rivals",
     "query_hashes",
+    "rank_key",
     "soft_binding_assertion",
 ]
 
 ALGORITHM_V1 = "org.provcheck.vphash.v1"
 ALGORITHM_V2 = "org.provcheck.vphash.v2"
-ALGORITHM = ALGORITHM_V1  # what compute() makes unless asked otherwise (v2: see below)
+ALGORITHM = ALGORITHM_V2  # what compute() (and so signing) makes unless asked otherwise
 ALGORITHMS = (ALGORITHM_V2, ALGORITHM_V1)
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 SAMPLE_PERIOD = 0.25  # seconds per sample window; part of both algorithms, never change
@@ -101,6 +121,7 @@ _EDGE = 1.5  # ... and ends at an edge this many times as strong as the centre's
 _FLAT_BORDER = 0.05  # or it has hardly any detail at all (bars of one colour)
 _MIN_CONTENT = 0.25  # never cut more than 75% of the width or height as border
 _FLIP_MASK = 0xFFFFFFFF00000000  # the hash bits a horizontal mirror inverts (odd half)
+_ZOOM = 0.1  # the zoomed descriptors: the content's centre, this share cut off per side
 
 # v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
@@ -116,7 +137,13 @@ V2_VOTE_DISTANCE = 20  # hash distance at which an aligned pair votes for an ali
 V2_PAIR_COSINE = 0.6  # descriptor cosine at which an aligned pair of windows agrees
 V2_MIN_MATCHES = 8  # agreeing windows needed: 2 s of content
 V2_MIN_RATIO = 0.6  # of the windows the alignment pairs up
-V2_MIN_CORRELATION = 0.45  # temporal correlation needed when either clip moves
+V2_MIN_CORRELATION = 0.6  # temporal correlation needed when either clip moves
+# A copy changes as much as its original: the spread of one clip's descriptors over the
+# aligned windows (its motion, plus V2_MOTION_NOISE, what re-encoding alone adds) at
+# most this many times the other's. The same photo animated by a faster or slower
+# zoom, or a wider pan, moves 1.6-12x as much; copies stay within 1.6x.
+V2_MAX_MOTION_RATIO = 1.6
+V2_MOTION_NOISE = 0.01
 # A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
 # symmetric picture can resemble another motion of it: stricter.
 V2_MIN_CORRELATION_MIRRORED = 0.8
@@ -125,6 +152,11 @@ V2_STILL_COSINE = 0.9  # median cosine two still clips need
 V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
 _CANDIDATES = 6
+# Rival originals: a second original whose closeness distance (1 - closeness) is less
+# than RIVAL_RATIO times the best one's is a rival, and no original is named. Distances
+# below RIVAL_FLOOR are within the descriptors' quantisation and count as equal.
+RIVAL_RATIO = 2.0
+RIVAL_FLOOR = 0.005
 
 # Decoding bounds: never a hang, never unbounded work or memory on hostile input.
 MAX_SECONDS = 300.0
@@ -143,6 +175,7 @@ _HEADER = struct.Struct(">4sHII")  # magic, period ms, duration ms, slot count
 _MAGIC2 = b"VPH2"
 _HEADER2 = struct.Struct(">4sHIIB")  # magic, period ms, duration ms, slot count, flags
 _HAS_DESCRIPTORS = 1
+_HAS_ZOOMED = 2
 
 
 class FingerprintError(ProvenanceError):
@@ -157,7 +190,8 @@ class VideoFingerprint:
     ``hashes[i]`` describes; windows are ``SAMPLE_PERIOD`` long and uninformative ones
     (flat frames) are absent, so the timestamps need not be evenly spaced.
     ``descriptors`` (v2) holds 64 signed bytes per window, the DCT coefficients the
-    hash is made from; empty when only hashes are known.
+    hash is made from; empty when only hashes are known. ``zoomed`` (v2) holds the
+    same for the centre of the picture (see the module notes); empty if not made.
     """
 
     algorithm: str
@@ -165,12 +199,20 @@ class VideoFingerprint:
     timestamps: tuple[float, ...]
     duration: float
     descriptors: bytes = b""
+    zoomed: bytes = b""
 
     def __post_init__(self) -> None:
         if len(self.hashes) != len(self.timestamps):
             raise FingerprintError("a fingerprint needs one timestamp per hash")
         if self.descriptors and len(self.descriptors) != 2 * _HALF * len(self.hashes):
             raise FingerprintError("a fingerprint needs 64 descriptor bytes per hash")
+        if self.zoomed and len(self.zoomed) != len(self.descriptors):
+            raise FingerprintError("zoomed descriptors need descriptors of the same size")
+
+    @functools.cached_property
+    def zoomed_hashes(self) -> tuple[int, ...]:
+        """The hashes of the zoomed descriptors (v2), index keys for cropped copies."""
+        return _hashes_of(self.zoomed)
 
     @property
     def slots(self) -> tuple[int, ...]:
@@ -204,8 +246,9 @@ class VideoFingerprint:
                 raise FingerprintError("a v1 fingerprint has no descriptors")
             return _HEADER.pack(_MAGIC, period, dur, count) + bytes(bitmap) + hashes
         if self.descriptors:
-            header = _HEADER2.pack(_MAGIC2, period, dur, count, _HAS_DESCRIPTORS)
-            return header + bytes(bitmap) + self.descriptors
+            flags = _HAS_DESCRIPTORS | (_HAS_ZOOMED if self.zoomed else 0)
+            header = _HEADER2.pack(_MAGIC2, period, dur, count, flags)
+            return header + bytes(bitmap) + self.descriptors + self.zoomed
         return _HEADER2.pack(_MAGIC2, period, dur, count, 0) + bytes(bitmap) + hashes
 
     @classmethod
@@ -217,9 +260,11 @@ class VideoFingerprint:
                 raise FingerprintError("fingerprint too short")
             _, period_ms, duration_ms, count, flags = _HEADER2.unpack_from(data)
             algorithm, header = ALGORITHM_V2, _HEADER2.size
-            if flags & ~_HAS_DESCRIPTORS:
+            if flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED) or flags == _HAS_ZOOMED:
                 raise FingerprintError("unknown fingerprint flags")
             per_slot = 2 * _HALF if flags & _HAS_DESCRIPTORS else 8
+            if flags & _HAS_ZOOMED:
+                per_slot *= 2
         elif data[:4] == _MAGIC:
             if len(data) < _HEADER.size:
                 raise FingerprintError("fingerprint too short")
@@ -233,20 +278,25 @@ class VideoFingerprint:
         bitmap = data[header : header + nbitmap]
         if len(bitmap) != nbitmap:
             raise FingerprintError("fingerprint truncated")
-        slots = [s for s in range(count) if bitmap[s >> 3] & (0x80 >> (s & 7))]
+        import numpy as np
+
+        slots = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8))[:count])
         body = data[header + nbitmap :]
         if (
             len(body) != per_slot * len(slots)
-            or (count and not slots)
-            or (slots and slots[-1] != count - 1)
+            or (count and not len(slots))
+            or (len(slots) and slots[-1] != count - 1)
         ):
             raise FingerprintError("fingerprint length does not match its sample bitmap")
-        stamps = tuple(round(s * SAMPLE_PERIOD, 3) for s in slots)
+        stamps = tuple((slots * SAMPLE_PERIOD).tolist())  # exact: SAMPLE_PERIOD is 1/4
         if per_slot == 8:
             hashes = struct.unpack(f">{len(slots)}Q", body)
             return cls(algorithm, tuple(hashes), stamps, duration_ms / 1000)
-        descriptors = bytes(body)
-        return cls(algorithm, _hashes_of(descriptors), stamps, duration_ms / 1000, descriptors)
+        half = len(body) if per_slot == 2 * _HALF else len(body) // 2
+        descriptors, zoomed = bytes(body[:half]), bytes(body[half:])
+        return cls(
+            algorithm, _hashes_of(descriptors), stamps, duration_ms / 1000, descriptors, zoomed
+        )
 
 
 @dataclass(frozen=True)
@@ -258,8 +308,12 @@ class Match:
     content agrees (0..1). ``correlation`` (-1..1) says how alike the two clips change
     over time once what stays constant is removed (1.0 for two still clips, where there
     is no change to compare). ``mirrored`` says ``a`` matched ``b`` mirrored left to
-    right; ``speed`` the playback speed under which it matched; ``still`` that neither
-    clip moves and the match rests on content alone. The ranges are in seconds of
+    right; ``zoomed`` that ``a`` matched the centre of ``b`` (a copy cropped by about
+    10% per side); ``speed`` the playback speed under which it matched; ``still`` that
+    neither clip moves and the match rests on content alone. ``closeness`` is the mean
+    descriptor cosine over the aligned windows (v1: one minus the mean Hamming distance
+    over 32); ``rivals`` how many other stored originals match as closely (set by a
+    repository lookup; see :func:`mark_rivals`). The ranges are in seconds of
     each clip.
     """
 
@@ -276,12 +330,23 @@ class Match:
     speed: float = 1.0
     still: bool = False
     algorithm: str = ALGORITHM_V1
+    closeness: float = 1.0
+    zoomed: bool = False
+    rivals: int = 0
+
+    @property
+    def ambiguous(self) -> bool:
+        """Other stored originals match this part of the copy about as closely: which
+        one it was copied from cannot be told, so none should be named."""
+        return self.rivals > 0
 
     def explain(self) -> str:
         """One sentence: what matched, where and how."""
         how = []
         if self.mirrored:
             how.append("mirrored")
+        if self.zoomed:
+            how.append("cropped to the centre")
         if self.speed != 1.0:
             how.append(f"played at {self.speed:g}x")
         kind = "still picture" if self.still else "moving picture"
@@ -291,6 +356,12 @@ class Match:
             f"{self.a_start:.2f}-{self.a_end:.2f} s of the copy show "
             f"{self.b_start:.2f}-{self.b_end:.2f} s of the original"
             + (f" ({', '.join(how)})" if how else "")
+            + (
+                f"; but {self.rivals} other original(s) match about as closely "
+                f"(closeness {self.closeness:.3f}): ambiguous, none is named"
+                if self.rivals
+                else ""
+            )
         )
 
 
@@ -374,14 +445,14 @@ def _hashes_of(descriptors: bytes) -> tuple[int, ...]:
         return ()
     q = np.frombuffer(descriptors, dtype=np.int8).reshape(-1, 2 * _HALF).astype(np.int16)
     even, odd = q[:, :_HALF], q[:, _HALF:]
-    low = even > np.median(even, axis=1, keepdims=True)
+    # Above the median of 32 values: twice the value above the sum of the middle two.
+    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
+    low = 2 * even > middle[:, None]
     high = odd > 0
     weights = np.uint64(1) << np.arange(_HALF, dtype=np.uint64)
     lo = (low.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     hi = (high.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
-    return tuple(
-        int(h) | (int(l_) & 0xFFFFFFFF) for h, l_ in zip(hi << np.uint64(32), lo, strict=True)
-    )
+    return tuple((hi << np.uint64(32) | lo).tolist())
 
 
 def compute(
@@ -402,8 +473,31 @@ def compute(
     when it is missing, not video, undecodable, too large, too slow to decode, or has
     no informative frame.
     """
-    if algorithm not in ALGORITHMS:
-        raise ProvenanceError(f"unknown fingerprint algorithm {algorithm!r}")
+    return compute_many(
+        path,
+        (algorithm,),
+        max_seconds=max_seconds,
+        max_frames=max_frames,
+        max_pixels=max_pixels,
+        timeout=timeout,
+    )[algorithm]
+
+
+def compute_many(
+    path: str | os.PathLike[str],
+    algorithms: tuple[str, ...] = ALGORITHMS,
+    *,
+    max_seconds: float = MAX_SECONDS,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
+    timeout: float = TIMEOUT,
+) -> dict[str, VideoFingerprint]:
+    """:func:`compute` for several algorithms from one decode (each picked frame is
+    shrunk once per algorithm): a clip looked up against entries registered with v1
+    and with v2 is decoded once. Same bounds and errors as :func:`compute`."""
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if unknown or not algorithms:
+        raise ProvenanceError(f"unknown fingerprint algorithm {(unknown or [''])[0]!r}")
     name = os.fspath(path)
     shown = os.path.basename(name) or name
     try:
@@ -422,14 +516,13 @@ def compute(
         container = av.open(name, metadata_errors="ignore", options=_decoder_options(max_pixels))
     except errors as exc:
         raise InputError(f"{shown}: not a video file PyAV can open ({_reason(exc)})") from exc
+    wanted = tuple(dict.fromkeys(algorithms))
     try:
-        grid = _GRID if algorithm == ALGORITHM_V1 else _GRID2
-        windows = _Windows(grid)
+        windows = {a: _Windows(_GRID if a == ALGORITHM_V1 else _GRID2) for a in wanted}
         duration = _decode(
             container,
             shown,
-            windows,
-            grid=grid,
+            list(windows.values()),
             max_seconds=max_seconds,
             max_frames=max_frames,
             max_pixels=max_pixels,
@@ -441,13 +534,13 @@ def compute(
         raise InputError(f"{shown}: video cannot be decoded ({_reason(exc)})") from exc
     finally:
         container.close()
-    if algorithm == ALGORITHM_V1:
-        fp = _finish_v1(windows, duration)
-    else:
-        fp = _finish_v2(windows, duration)
-    if not fp.hashes:
-        raise InputError(f"{shown}: every frame is blank; nothing to fingerprint")
-    return fp
+    out: dict[str, VideoFingerprint] = {}
+    for a, w in windows.items():
+        fp = _finish_v1(w, duration) if a == ALGORITHM_V1 else _finish_v2(w, duration)
+        if not fp.hashes:
+            raise InputError(f"{shown}: every frame is blank; nothing to fingerprint")
+        out[a] = fp
+    return out
 
 
 class _Windows:
@@ -496,15 +589,14 @@ class _Windows:
 def _decode(
     container: Any,
     shown: str,
-    windows: _Windows,
+    windows: list[_Windows],
     *,
-    grid: int,
     max_seconds: float,
     max_frames: int,
     max_pixels: int,
     timeout: float,
 ) -> float:
-    """Decode into ``windows``; returns the clip's duration in seconds."""
+    """Decode into each of ``windows`` (at its own grid); returns the clip's duration."""
     import av
     import numpy as np
     from av.video.reformatter import VideoReformatter
@@ -525,7 +617,7 @@ def _decode(
     rate = stream.average_rate or stream.guessed_rate
     nominal_step = 1.0 / float(rate) if rate else 1 / 25
     deadline = time.monotonic() + timeout
-    scaler = VideoReformatter()  # one scaler for the clip, not one per frame
+    scalers = [VideoReformatter() for _ in windows]  # one per grid for the clip, not per frame
     origin: float | None = None
     last_time = frame_step = 0.0
     frames = packets = bad = 0
@@ -568,16 +660,23 @@ def _decode(
             if pick == last_pick:
                 continue  # this quarter-window already has its frame
             last_pick = pick
-            grey = scaler.reformat(
-                frame, width=grid, height=grid, format="gray", interpolation="AREA", threads=1
-            ).to_ndarray()
-            windows.add(pick // _PICKS_PER_WINDOW, np.asarray(grey, dtype=np.uint8))
+            for w, scaler in zip(windows, scalers, strict=True):
+                grey = scaler.reformat(
+                    frame,
+                    width=w.grid,
+                    height=w.grid,
+                    format="gray",
+                    interpolation="AREA",
+                    threads=1,
+                ).to_ndarray()
+                w.add(pick // _PICKS_PER_WINDOW, np.asarray(grey, dtype=np.uint8))
         if past_end:
             break
     if origin is None:
         raise InputError(f"{shown}: no decodable video frames")
     duration = last_time + (frame_step or nominal_step)
-    windows.finish(duration)
+    for w in windows:
+        w.finish(duration)
     if duration < SAMPLE_PERIOD / 2:
         raise InputError(f"{shown}: a still image or a single frame, not a video")
     return duration
@@ -612,7 +711,7 @@ def _finish_v1(windows: _Windows, duration: float) -> VideoFingerprint:
     return VideoFingerprint(ALGORITHM_V1, tuple(hashes), tuple(stamps), round(duration, 3))
 
 
-def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
+def _content_box(stack: npt.NDArray[Any]) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the picture inside bars or a blurred fill.
 
     Detail is the mean absolute difference between neighbouring cells, per row and per
@@ -667,7 +766,7 @@ def _content_box(stack: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def _resampler(n_out: int, lo: int, hi: int, n_in: int) -> npt.NDArray[np.float32]:
+def _resampler(n_out: int, lo: float, hi: float, n_in: int) -> npt.NDArray[np.float32]:
     """An (n_out, n_in) area-averaging matrix mapping cells lo..hi onto n_out cells."""
     import numpy as np
 
@@ -688,11 +787,42 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
 
     if not windows.images:
         return VideoFingerprint(ALGORITHM_V2, (), (), round(duration, 3))
-    stack = np.stack(windows.images)
+    stack = np.stack(windows.images).astype(np.float32)
     top, bottom, left, right = _content_box(stack)
+    q, rms = _describe(stack, top, bottom, left, right)
+    dy, dx = _ZOOM * (bottom - top), _ZOOM * (right - left)
+    qz, _ = _describe(stack, top + dy, bottom - dy, left + dx, right - dx)
+    chunks: list[bytes] = []
+    zchunks: list[bytes] = []
+    stamps: list[float] = []
+    for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
+        if rms[k] < _FLAT_STD:
+            continue
+        for s in range(slot, slot + repeat + 1):
+            chunks.append(q[k].tobytes())
+            zchunks.append(qz[k].tobytes())
+            stamps.append(round(s * SAMPLE_PERIOD, 3))
+    descriptors = b"".join(chunks)
+    return VideoFingerprint(
+        ALGORITHM_V2,
+        _hashes_of(descriptors),
+        tuple(stamps),
+        round(duration, 3),
+        descriptors,
+        b"".join(zchunks),
+    )
+
+
+def _describe(
+    stack: npt.NDArray[np.float32], top: float, bottom: float, left: float, right: float
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """v2 descriptors (int8, one row per window) of the box (in grid cells, fractional
+    edges allowed) of every window, and each window's weighted RMS (flatness)."""
+    import numpy as np
+
     rows = _resampler(_SIDE2, top, bottom, stack.shape[1])
     cols = _resampler(_SIDE2, left, right, stack.shape[2])
-    small = rows @ stack.astype(np.float32) @ cols.T
+    small = rows @ stack @ cols.T
     taper = _taper(_SIDE2).astype(np.float32)
     basis = _dct_basis(_SIDE2, _FREQS2).astype(np.float32)
     means = (small * taper).sum(axis=(1, 2)) / taper.sum()
@@ -704,19 +834,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     vec = coeffs[:, [u for u, _ in order], [v for _, v in order]]
     peak = np.abs(vec).max(axis=1, keepdims=True)
     q = np.clip(np.rint(vec / np.maximum(peak, 1e-9) * 127), -127, 127).astype(np.int8)
-    chunks: list[bytes] = []
-    stamps: list[float] = []
-    for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
-        if rms[k] < _FLAT_STD:
-            continue
-        row = q[k].tobytes()
-        for s in range(slot, slot + repeat + 1):
-            chunks.append(row)
-            stamps.append(round(s * SAMPLE_PERIOD, 3))
-    descriptors = b"".join(chunks)
-    return VideoFingerprint(
-        ALGORITHM_V2, _hashes_of(descriptors), tuple(stamps), round(duration, 3), descriptors
-    )
+    return q, rms
 
 
 def _reason(exc: BaseException) -> str:
@@ -779,7 +897,7 @@ def compare(
     if a.algorithm != b.algorithm or not a.hashes or not b.hashes:
         return None
     if a.algorithm == ALGORITHM_V2:
-        return _compare_v2(a, b)
+        return _compare_v2(a, b)[0]
     if a.algorithm != ALGORITHM_V1:
         return None
     ha, hb = _as_array(a), _as_array(b)
@@ -821,6 +939,7 @@ def compare(
             offset=round((int(off) - shift) * SAMPLE_PERIOD, 3),
             matched_samples=matched,
             distinct_samples=distinct,
+            closeness=round(1.0 - float(dist[ia, ib].mean()) / 32.0, 4),
         )
         if best is None or (found.similarity, found.correlation) > (
             best.similarity,
@@ -857,14 +976,15 @@ def _distinct(hashes: npt.NDArray[np.uint64]) -> int:
     return len(kept)
 
 
-def _unit_descriptors(fp: VideoFingerprint) -> npt.NDArray[np.float32]:
-    """Each window's descriptor as a unit vector; from the hash bits (+-1) when the
-    fingerprint carries hashes only."""
+def _unit_descriptors(fp: VideoFingerprint, zoomed: bool = False) -> npt.NDArray[np.float32]:
+    """Each window's descriptor (or zoomed descriptor) as a unit vector; from the hash
+    bits (+-1) when the fingerprint carries hashes only."""
     import numpy as np
 
     d: npt.NDArray[np.float32]
     if fp.descriptors:
-        raw = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)
+        raw = np.frombuffer(fp.zoomed if zoomed else fp.descriptors, dtype=np.int8)
+        raw = raw.reshape(-1, 2 * _HALF)
         d = raw.astype(np.float32)
     else:
         bits = (np.array(fp.hashes, dtype=np.uint64)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
@@ -873,38 +993,52 @@ def _unit_descriptors(fp: VideoFingerprint) -> npt.NDArray[np.float32]:
     return np.asarray(d / np.maximum(norm, 1e-9), dtype=np.float32)
 
 
-def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
-    """v2: vote for (orientation, speed, offset) with the hashes, judge with descriptors."""
+def _compare_v2(
+    a: VideoFingerprint, b: VideoFingerprint
+) -> tuple[Match | None, tuple[float, float, float] | None]:
+    """v2: vote for (orientation, zoom, speed, offset) with the hashes, judge with
+    descriptors. ``b``'s zoomed descriptors (if any) stand for a cropped copy of it.
+    Also returns the closest alignment tried, matching or not, as (closeness, start,
+    end in ``a``): a near miss still makes ``b`` a rival of another original."""
     import numpy as np
 
-    ha, hb = _as_array(a), _as_array(b)
+    ha = _as_array(a)
     sa = np.rint(np.array(a.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
-    da, db = _unit_descriptors(a), _unit_descriptors(b)
+    da = _unit_descriptors(a)
+    views = [(False, _as_array(b), _unit_descriptors(b))]
+    if b.zoomed and a.descriptors:
+        views.append((True, np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
     span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
-    candidates: list[tuple[float, bool, float, int]] = []
-    for mirrored in (False, True):
-        hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
-        dist = _popcount(ha[:, None] ^ hb_o[None, :])
-        hit = dist <= V2_VOTE_DISTANCE
-        ia, ib = np.nonzero(hit)
-        if len(ia) == 0:
-            continue
-        w = 1.0 - dist[ia, ib] / (2.0 * (V2_VOTE_DISTANCE + 1))
-        for speed in SPEEDS:
-            bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
-            votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
-            for o in np.argsort(votes)[::-1][:2]:
-                if votes[o] > 0:
-                    candidates.append((float(votes[o]), mirrored, speed, int(o) - span))
+    candidates: list[tuple[float, bool, bool, float, int]] = []
+    for zoomed, hb, _ in views:
+        for mirrored in (False, True):
+            hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
+            dist = _popcount(ha[:, None] ^ hb_o[None, :])
+            hit = dist <= V2_VOTE_DISTANCE
+            ia, ib = np.nonzero(hit)
+            if len(ia) == 0:
+                continue
+            w = 1.0 - dist[ia, ib] / (2.0 * (V2_VOTE_DISTANCE + 1))
+            for speed in SPEEDS:
+                bins = np.rint(sb[ib] - speed * sa[ia]).astype(np.int64) + span
+                votes = np.bincount(bins, weights=w, minlength=2 * span + 1)
+                for _ in range(2):  # the two best offsets, if they have votes enough
+                    o = int(votes.argmax())
+                    if votes[o] < V2_MIN_MATCHES / 2:
+                        break  # as few as this never make an alignment that holds
+                    candidates.append((float(votes[o]), zoomed, mirrored, speed, o - span))
+                    votes[o] = 0
     candidates.sort(key=lambda c: -c[0])
     index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
     index_b[sb] = np.arange(len(sb))
     best: Match | None = None
+    near: tuple[float, float, float] | None = None
     best_hashes = ha
-    for votes_for, mirrored, speed, off in candidates[:_CANDIDATES]:
+    for votes_for, zoomed, mirrored, speed, off in candidates[: _CANDIDATES * len(views)]:
+        db = views[1][2] if zoomed else views[0][2]
         if votes_for < V2_MIN_MATCHES / 2:
             break  # too few votes for any alignment to hold
         j = np.rint(speed * sa + off).astype(np.int64)
@@ -917,6 +1051,10 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
         x = da[ia]
         y = db[ib] * flip if mirrored else db[ib]
         cos = (x * y).sum(axis=1)
+        closeness = float(cos.mean())
+        if near is None or closeness > near[0]:
+            t_a = np.array(a.timestamps)[ia]
+            near = (closeness, float(t_a.min()), float(t_a.max()) + SAMPLE_PERIOD)
         ok = cos >= V2_PAIR_COSINE
         matched, shared = int(ok.sum()), len(ia)
         if matched < V2_MIN_MATCHES or matched < V2_MIN_RATIO * shared:
@@ -933,6 +1071,10 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
             if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
                 continue
+            if max(ex, ey) + V2_MOTION_NOISE > V2_MAX_MOTION_RATIO * (
+                min(ex, ey) + V2_MOTION_NOISE
+            ):
+                continue
         ta = np.array(a.timestamps)[ia[ok]]
         tb = np.array(b.timestamps)[ib[ok]]
         found = Match(
@@ -946,21 +1088,76 @@ def _compare_v2(a: VideoFingerprint, b: VideoFingerprint) -> Match | None:
             matched_samples=matched,
             distinct_samples=0,  # counted once, for the alignment that wins
             mirrored=mirrored,
+            zoomed=zoomed,
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
+            closeness=round(closeness, 4),
         )
         if best is None or _rank(found) > _rank(best):
             best, best_hashes = found, ha[ia[ok]]
     if best is None:
-        return None
-    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes))
+        return None, near
+    return dataclasses.replace(best, distinct_samples=_distinct(best_hashes)), near
+
+
+def compare_detail(
+    a: VideoFingerprint, b: VideoFingerprint
+) -> tuple[Match | None, tuple[float, float, float] | None]:
+    """:func:`compare`, and (v2) the closest alignment tried even when it did not match:
+    (closeness, start, end) in ``a``. Used to count rival originals."""
+    if a.algorithm == b.algorithm == ALGORITHM_V2 and a.hashes and b.hashes:
+        return _compare_v2(a, b)
+    return compare(a, b), None
 
 
 def _rank(m: Match) -> float:
     """Of several alignments that hold, the closest wins; normal speed and orientation
     unless another is clearly better (a zoom sped up looks much like itself)."""
-    return m.similarity + m.correlation - 0.1 * (m.speed != 1.0) - 0.05 * m.mirrored
+    return (
+        m.similarity
+        + m.correlation
+        + m.closeness
+        - 0.1 * (m.speed != 1.0)
+        - 0.05 * m.mirrored
+        - 0.05 * m.zoomed
+    )
+
+
+def rank_key(m: Match) -> tuple[float, float, float]:
+    """Sort key for matches of one copy against several originals: closest first."""
+    return (-m.closeness, -m.similarity, -m.correlation)
+
+
+def mark_rivals(
+    matches: Sequence[tuple[_T, Match]], near: Sequence[tuple[float, float, float]] = ()
+) -> list[tuple[_T, Match]]:
+    """``(original, match)`` pairs of one copy, best first, with the best match's
+    ``rivals`` set: the other originals that show the same part of the copy about as
+    closely (their distance ``1 - closeness`` under :data:`RIVAL_RATIO` times the
+    best's), whether they matched or narrowly missed (``near``: (closeness, start, end)
+    of originals that did not match, from :func:`compare_detail`). Originals matching
+    other parts of the copy (a compilation) are no rivals."""
+    if not matches:
+        return []
+    top = matches[0][1]
+    gap = max(1.0 - top.closeness, RIVAL_FLOOR)
+    others = [
+        (m.closeness, m.a_start, m.a_end) for _, m in matches[1:] if m.algorithm == top.algorithm
+    ]
+    if top.algorithm == ALGORITHM_V2:
+        others += list(near)
+    rivals = 0
+    for closeness, start, end in others:
+        overlap = min(top.a_end, end) - max(top.a_start, start)
+        shorter = min(top.a_end - top.a_start, end - start)
+        if overlap < 0.5 * shorter:
+            continue
+        if max(1.0 - closeness, RIVAL_FLOOR) < RIVAL_RATIO * gap:
+            rivals += 1
+    if not rivals:
+        return list(matches)
+    return [(matches[0][0], dataclasses.replace(top, rivals=rivals)), *matches[1:]]
 
 
 def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:

@@ -154,10 +154,23 @@ def _read_report(path: str | os.PathLike[str], trust: TrustConfig) -> Report:
 
 
 def lookup_file(repository: Any, path: str | os.PathLike[str], limit: int = 5) -> list[Any]:
-    """The repository entries a file's fingerprint matches, best first."""
+    """The repository entries a file's fingerprint matches, best first: entries
+    registered with each algorithm (v2 first), the file decoded once for all."""
     from . import fingerprint as fp_mod
 
-    return list(repository.lookup(fp_mod.compute(path), limit=limit))
+    return _lookup_all(repository, fp_mod.compute_many(path), limit)
+
+
+def _lookup_all(repository: Any, fps: Mapping[str, Any], limit: int) -> list[Any]:
+    """Matches of the fingerprints (one per algorithm) in the repository: each
+    algorithm's entries compared with the query of that algorithm, v2's first."""
+    from . import fingerprint as fp_mod
+
+    out: list[Any] = []
+    for algorithm in fp_mod.ALGORITHMS:
+        if algorithm in fps:
+            out += repository.lookup(fps[algorithm], limit=limit)
+    return out[:limit]
 
 
 def recover(
@@ -184,16 +197,24 @@ def recover(
         return dataclasses.replace(report, notes=(*report.notes, text))
 
     try:
-        fp = fp_mod.compute(path)
+        fps = fp_mod.compute_many(path)
     except Exception as exc:  # an undecodable file simply cannot be matched
         return note(f"no fingerprint for a repository lookup: {exc}")
     try:
-        matches = list(repository.lookup(fp, limit=5))
+        matches = _lookup_all(repository, fps, 5)
     except (ProvenanceError, ValueError, TypeError, KeyError) as exc:
         # a malformed repository row must not turn this file into an internal error
         return note(f"the manifest repository could not be searched: {exc}")
     if not matches:
         return note("no match in the manifest repository")
+    if matches[0][1].ambiguous:
+        # Segments of an unchanging scene look the same: naming one would be a guess.
+        best = matches[0][1]
+        return note(
+            f"the clip matches {best.rivals + 1} registered originals about as closely "
+            f"(closeness {best.closeness:.3f}); which one it was copied from cannot be "
+            "told, so none is named"
+        )
     refused: list[str] = []
     for entry, match in matches:
         try:
@@ -205,7 +226,8 @@ def recover(
             refused.append(f"entry {str(entry.id)[:12]}: {original}")
             continue
         judged, verdict, why, stored_fp = original
-        if fp_mod.compare(fp, stored_fp) is None:
+        own = fps.get(stored_fp.algorithm)
+        if own is None or fp_mod.compare(own, stored_fp) is None:
             refused.append(
                 f"entry {str(entry.id)[:12]}: its manifest's signed fingerprint does not "
                 "match this clip (the repository row points to another clip)"

@@ -38,6 +38,7 @@ from provenance.fingerprint import (
     Match,
     VideoFingerprint,
     compare,
+    compute_many,
     from_soft_binding,
     query_hashes,
     soft_binding_assertion,
@@ -55,8 +56,8 @@ from .videogen import (
     write_garbage,
 )
 
-# These tests measure v2 (opt-in while its precision on near-still scenes is worked on;
-# signing records v1 by default): every compute here asks for v2 unless it names v1.
+# These tests measure v2 (the default; signing records it): every compute here asks for
+# v2 unless it names v1.
 compute = functools.partial(_compute, algorithm=ALGORITHM_V2)
 
 ORIGINAL = ClipSpec(seed=1)
@@ -331,8 +332,8 @@ def test_input_error_is_a_provenance_error() -> None:
 def test_bytes_round_trip_and_size(original_fp: VideoFingerprint) -> None:
     data = original_fp.to_bytes()
     assert VideoFingerprint.from_bytes(data) == original_fp
-    # 64 descriptor bytes per 0.25 s window: 15 KB a minute.
-    assert len(data) <= 15 + 64 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+    # 64 descriptor bytes and 64 zoomed ones per 0.25 s window: 30 KB a minute.
+    assert len(data) <= 15 + 128 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
 
 
 def test_v1_fingerprints_are_still_made_read_and_matched(clip_dir: Path, original: Path) -> None:
@@ -384,7 +385,7 @@ def test_soft_binding_assertion(original_fp: VideoFingerprint) -> None:
     assertion = soft_binding_assertion(original_fp)
     assert assertion["label"] == SOFT_BINDING_LABEL == "c2pa.soft-binding"
     assert assertion["data"]["alg"] == ALGORITHM_V2 == "org.provcheck.vphash.v2"
-    assert ALGORITHM == ALGORITHM_V1  # what signing records by default, for now
+    assert ALGORITHM == ALGORITHM_V2  # what signing records by default
     (block,) = assertion["data"]["blocks"]
     assert block["scope"] == {}
     assert base64.b64decode(block["value"]) == original_fp.to_bytes()
@@ -592,3 +593,45 @@ def test_a_mirror_inverts_only_the_odd_half_of_each_hash(
         for a, b in zip(variants[len(mirrored.hashes) :], original_fp.hashes, strict=False)
     ]
     assert np.median(back) <= 6
+
+
+def test_one_decode_makes_both_algorithms(original: Path, original_fp: VideoFingerprint) -> None:
+    both = compute_many(original)
+    assert set(both) == {ALGORITHM_V1, ALGORITHM_V2}
+    assert both[ALGORITHM_V2] == original_fp
+    assert both[ALGORITHM_V1] == _compute(original, algorithm=ALGORITHM_V1)
+    with pytest.raises(ProvenanceError, match="unknown fingerprint algorithm"):
+        compute_many(original, ("com.example.other",))
+
+
+def test_zoomed_descriptors_round_trip_and_unknown_flags_are_refused(
+    original_fp: VideoFingerprint,
+) -> None:
+    assert len(original_fp.zoomed) == len(original_fp.descriptors) > 0
+    data = bytearray(original_fp.to_bytes())
+    assert VideoFingerprint.from_bytes(bytes(data)) == original_fp
+    for flags in (2, 4, 0x83):  # zoomed without descriptors; bits nobody defined
+        data[14] = flags
+        with pytest.raises(FingerprintError, match="flags"):
+            VideoFingerprint.from_bytes(bytes(data))
+
+
+def test_a_copy_cropped_by_a_tenth_per_side_matches_the_centre_of_its_original(
+    real_dir: Path,
+) -> None:
+    """The picture's centre is described too, so a re-post cropped by 10% on every side
+    (a 25% zoom) is compared with what it shows: closely, not at the edge of a threshold."""
+    from .videogen import _decoded
+
+    original = _clip(real_dir, "chelsea", "pan-right")
+
+    def cropped(img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        dy, dx = h // 20 * 2, w // 20 * 2
+        return np.ascontiguousarray(img[dy : h - dy, dx : w - dx])
+
+    frames = ((t, cropped(img)) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / "chelsea-cropped.mp4", frames, fps=15, crf=28)
+    match = compare(compute(copy), compute(original))
+    assert match is not None and match.zoomed and not match.mirrored
+    assert match.closeness >= 0.9 and "cropped to the centre" in match.explain()

@@ -14,10 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from provenance.errors import ProvenanceError
-from provenance.fingerprint import ALGORITHM, SAMPLE_PERIOD, VideoFingerprint, compute
+from provenance.fingerprint import (
+    ALGORITHM,
+    ALGORITHM_V2,
+    SAMPLE_PERIOD,
+    VideoFingerprint,
+    compute,
+    query_hashes,
+)
 from provenance.model import AIGeneration
 from provenance.repository import (
     DEFAULT_FILENAME,
@@ -462,3 +470,75 @@ def test_many_processes_register_at_once(spec: str) -> None:
         for i in (0, SHARED - 1, SHARED + 7, SHARED + WORKERS * OWN - 1):
             ((found, _),) = repo.lookup(_noisy(_fingerprint(i), random.Random(i), 2))
             assert found.summary == {"n": i}
+
+
+# -- rival originals: when two stored clips look the same, none is named ----------------
+
+
+def _v2_from(rows: np.ndarray) -> VideoFingerprint:
+    """A v2 fingerprint with these descriptor rows; hashes derived as compute() does."""
+    q = np.clip(np.rint(rows / np.abs(rows).max(axis=1, keepdims=True) * 127), -127, 127)
+    n = len(rows)
+    stamps = tuple(i * SAMPLE_PERIOD for i in range(n))
+    fp = VideoFingerprint(
+        ALGORITHM_V2, (0,) * n, stamps, n * SAMPLE_PERIOD, q.astype(np.int8).tobytes()
+    )
+    return VideoFingerprint.from_bytes(fp.to_bytes())
+
+
+def _walk(seed: int, samples: int = 32) -> np.ndarray:
+    g = np.random.default_rng(seed)
+    steps = g.normal(size=(samples, 64)) * 0.3
+    return np.asarray(g.normal(size=64) + np.cumsum(steps, axis=0))
+
+
+def _jitter(rows: np.ndarray, seed: int, amount: float) -> np.ndarray:
+    return np.asarray(rows + np.random.default_rng(seed).normal(size=rows.shape) * amount)
+
+
+def test_originals_that_look_the_same_are_rivals_and_none_is_named(repo: ManifestStore) -> None:
+    """Two segments of an unchanging scene: a copy matches both about as closely, so the
+    best match says it has a rival (and softbinding.recover names neither)."""
+    scene = _walk(1)
+    repo.add(b"segment A", _v2_from(scene), {"n": "A"})
+    repo.add(b"segment B", _v2_from(_jitter(scene, 2, 0.05)), {"n": "B"})
+    repo.add(b"elsewhere", _v2_from(_walk(3)), {"n": "C"})
+    found = repo.lookup(_v2_from(_jitter(scene, 4, 0.4)), limit=5)
+    assert {e.summary["n"] for e, _ in found} == {"A", "B"}
+    best = found[0][1]
+    assert best.ambiguous and best.rivals == 1
+    assert "none is named" in best.explain()
+
+
+def test_a_clearly_closer_original_is_named(repo: ManifestStore) -> None:
+    """The copy is much closer to one of two similar originals: that one is named."""
+    scene = _walk(5)
+    repo.add(b"the original", _v2_from(scene), {"n": "A"})
+    repo.add(b"a remake", _v2_from(_jitter(scene, 6, 1.2)), {"n": "B"})
+    found = repo.lookup(_v2_from(_jitter(scene, 7, 0.1)), limit=5)
+    assert found and found[0][0].summary["n"] == "A"
+    assert not found[0][1].ambiguous
+    assert all(m.closeness <= found[0][1].closeness for _, m in found)
+
+
+def test_originals_matching_other_parts_of_a_copy_are_no_rivals() -> None:
+    """A compilation of two originals matches both, each in its own part: no rivals."""
+    from provenance.fingerprint import Match, mark_rivals
+
+    def m(a0: float, a1: float, closeness: float) -> Match:
+        return Match(1.0, 0.9, a0, a1, 0.0, a1 - a0, -a0, 20, 10, closeness=closeness)
+
+    apart = mark_rivals([("x", m(0, 5, 0.99)), ("y", m(5, 10, 0.99))])
+    assert not apart[0][1].ambiguous
+    same = mark_rivals([("x", m(0, 5, 0.99)), ("y", m(0, 5, 0.985))])
+    assert same[0][1].rivals == 1
+    far = mark_rivals([("x", m(0, 5, 0.99)), ("y", m(0, 5, 0.9))])
+    assert not far[0][1].ambiguous
+
+
+def test_a_query_is_looked_up_by_its_mirror_image_too() -> None:
+    """index_keys(query=True) adds the mirror's keys (v2: the odd half inverted)."""
+    fp = _v2_from(_walk(8))
+    plain, both = set(index_keys(fp)), set(index_keys(fp, query=True))
+    mirror = VideoFingerprint(ALGORITHM_V2, query_hashes(fp)[len(fp.hashes) :], fp.timestamps, 1)
+    assert plain < both and set(index_keys(mirror)) <= both

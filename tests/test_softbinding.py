@@ -256,3 +256,43 @@ def test_audit_and_verify_agree_on_a_recovered_copy(world: dict[str, Path]) -> N
     assert audited.verdict is Verdict.STRIPPED and audited.stripped is True
     summary = summarize([audited], skipped, 0.0)
     assert summary.stripped == 1 and summary.verdicts == {"stripped": 1}
+
+
+def test_two_registered_originals_that_look_the_same_name_neither(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same picture signed and registered twice (think: two segments of a fixed
+    camera on an unchanging scene): a copy matches both as closely, and which one it was
+    copied from cannot be told, so no original is named."""
+    db = _copy_db(world, tmp_path)
+    with SQLiteRepository(db) as repo:
+        sign(
+            world["signed"],
+            tmp_path / "again.mp4",
+            signer=SIGNER,
+            ai="no",
+            repository=repo,
+            title="the same scene, a second upload",
+        )
+        assert len(repo) == 2
+        report = verify(world["remux"], trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.UNSIGNED and report.recovered is None
+    assert any("none is named" in n for n in report.notes), report.notes
+
+
+def test_an_entry_registered_with_v1_is_still_recovered(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Entries made by provcheck 0.1 (v1 fingerprints) keep working: a lookup queries
+    every algorithm stored, from one decode of the clip."""
+    with SQLiteRepository(world["db"]) as src:
+        (info,) = src.list()
+        entry = src.get(info.id)
+    assert entry is not None
+    v1 = fp_mod.compute(world["signed"], algorithm=fp_mod.ALGORITHM_V1)
+    with SQLiteRepository(tmp_path / "v1.sqlite3") as repo:
+        repo.add(entry.manifest, v1, dict(entry.summary))
+        assert not repo.lookup(fp_mod.compute(world["remux"]))  # a v2 query alone: nothing
+        report = verify(world["remux"], trust=TRUST, repository=repo)
+    assert report.verdict is Verdict.STRIPPED, report.reason
+    assert report.recovered is not None and report.recovered.title == "beach at dusk"

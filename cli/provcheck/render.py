@@ -441,6 +441,8 @@ def render_repo_matches(file: str, matches: Sequence[Any], fmt: str) -> str:
                     "id": e.id,
                     "summary": dict(e.summary) if isinstance(e.summary, Mapping) else None,
                     "similarity": round(m.similarity, 4),
+                    "closeness": getattr(m, "closeness", None),
+                    "rivals": getattr(m, "rivals", 0),
                     "matched_range": [m.a_start, m.a_end],
                     "original_range": [m.b_start, m.b_end],
                 }
@@ -455,6 +457,8 @@ def render_repo_matches(file: str, matches: Sequence[Any], fmt: str) -> str:
         f"{m.b_end:.1f} s  (registered as {_s(_summary_field(e.summary, 'title') or '?')})"
         for e, m in matches
     ]
+    if getattr(matches[0][1], "rivals", 0):
+        lines.insert(0, f"ambiguous: {_s(matches[0][1].explain())}")
     # The row's summary is what was stored, not evidence: say so, and where it is judged.
     lines.append(
         "(titles as registered, not re-validated: `provcheck FILE --repository DB` "

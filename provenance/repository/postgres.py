@@ -35,10 +35,13 @@ from .protocol import (
     _candidate_count,
     _entry,
     _info,
+    _neighbour_keys,
+    _neighbour_share,
     _new_entry,
     _prepare,
     _Prepared,
     _StoreBase,
+    _Verified,
     index_keys,
 )
 
@@ -346,7 +349,7 @@ class PostgresRepository(_StoreBase):
         """:meth:`lookup`, with how many index rows and candidates it touched."""
         if limit <= 0 or not fingerprint.hashes:
             return LookupResult((), 0, 0)
-        keys = index_keys(fingerprint)
+        keys = index_keys(fingerprint, query=True)
         # REPEATABLE READ: the search and the fetch of the winners see one state.
         with self._errors("read"), self._db.transaction(), self._db.cursor() as cur:
             # The band search is always a few index ranges; without fresh statistics
@@ -356,17 +359,35 @@ class PostgresRepository(_StoreBase):
                 " SET LOCAL enable_seqscan = off;"
                 " SET LOCAL max_parallel_workers_per_gather = 0"
             )
-            cur.execute(_SEARCH, {"keys": keys, "k": _candidate_count(limit)})
             postings = 0
-            ranked: builtins.list[tuple[int, int, str, bytes]] = []
-            for entry, n, algorithm, blob in cur.fetchall():
-                if entry is None:
-                    postings = int(str(n))
-                else:
-                    ranked.append((int(str(entry)), int(str(n)), str(algorithm), _bytes(blob)))
-            ranked.sort(key=lambda r: (-r[1], r[0]))
+            seen: set[int] = set()
+
+            def candidates(
+                keys: builtins.list[int], least: int
+            ) -> builtins.list[tuple[int, str, bytes]]:
+                nonlocal postings
+                cur.execute(_SEARCH, {"keys": keys, "k": _candidate_count(limit)})
+                ranked: builtins.list[tuple[int, int, str, bytes]] = []
+                for entry, n, algorithm, blob in cur.fetchall():
+                    if entry is None:
+                        postings += int(str(n))
+                    elif int(str(entry)) not in seen and int(str(n)) >= least:
+                        ranked.append((int(str(entry)), int(str(n)), str(algorithm), _bytes(blob)))
+                ranked.sort(key=lambda r: (-r[1], r[0]))
+                seen.update(r[0] for r in ranked)
+                return [(r[0], r[2], r[3]) for r in ranked]
+
+            rows = candidates(keys, MIN_SHARED)
             bad: builtins.list[int] = []
-            found = _best(fingerprint, ((r[0], r[2], r[3]) for r in ranked), limit, bad)
+            verified = _Verified()
+            found = _best(fingerprint, rows, limit, bad, verified)
+            if found:
+                # Rivals: originals that look like the one matched (see SQLiteRepository).
+                best = next(r for r in rows if r[0] == found[0][0])
+                keys = _neighbour_keys(best[2])
+                more = candidates(keys, _neighbour_share(keys))
+                if more:
+                    found = _best(fingerprint, more, limit, bad, verified)
             matches = self._entries(cur, found)
             skipped: tuple[str, ...] = ()
             if bad:
@@ -376,7 +397,7 @@ class PostgresRepository(_StoreBase):
                     (bad,),
                 )
                 skipped = tuple(str(r[0]) for r in cur.fetchall())
-        return LookupResult(tuple(matches), len(ranked), postings, skipped)
+        return LookupResult(tuple(matches), len(seen), postings, skipped)
 
     def scan(
         self, fingerprint: VideoFingerprint, limit: int = 10

@@ -10,13 +10,21 @@ import builtins
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self, TypeAlias, runtime_checkable
 
 from ..errors import ProvenanceError
-from ..fingerprint import FingerprintError, Match, VideoFingerprint, compare
+from ..fingerprint import (
+    FingerprintError,
+    Match,
+    VideoFingerprint,
+    compare_detail,
+    mark_rivals,
+    query_hashes,
+    rank_key,
+)
 from ..model import AIGeneration
 
 __all__ = [
@@ -239,21 +247,37 @@ def entry_id_for(manifest: bytes) -> str:
     return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
 
-def index_keys(fingerprint: VideoFingerprint) -> builtins.list[int]:
+def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtins.list[int]:
     """The distinct (band, 16-bit value) keys of a fingerprint's samples, sorted.
 
     Multi-index hashing: two 64-bit hashes within three bits of each other share at
-    least one of their four 16-bit bands exactly (pigeonhole).
+    least one of their four 16-bit bands exactly (pigeonhole). A ``query`` also looks
+    up the keys of its mirror image (:func:`~provenance.fingerprint.query_hashes`), so
+    a mirrored copy finds its original through every band, not only the two that a
+    mirror leaves alone.
     """
-    keys = {
-        (band << 16) | ((h >> (16 * band)) & 0xFFFF)
-        for h in fingerprint.hashes
-        for band in range(BANDS)
-    }
+    # A stored v2 entry is also indexed by its zoomed hashes, so cropped copies find it.
+    hashes = query_hashes(fingerprint) if query else fingerprint.hashes + fingerprint.zoomed_hashes
+    keys = {(band << 16) | ((h >> (16 * band)) & 0xFFFF) for h in hashes for band in range(BANDS)}
     return sorted(keys)
 
 
 # -- shared by the backends -------------------------------------------------------------
+
+
+def _neighbour_share(keys: Sized) -> int:
+    """Keys a look-alike of a matched original shares with it at least: an eighth of
+    them (near-identical clips share most; chance, a handful)."""
+    return max(MIN_SHARED, len(keys) // 8)
+
+
+def _neighbour_keys(blob: bytes) -> builtins.list[int]:
+    """The index keys of a stored fingerprint (its bytes): a second search with them
+    finds the originals that look like it, the rivals a copy's own keys may miss."""
+    try:
+        return index_keys(VideoFingerprint.from_bytes(bytes(blob)))
+    except FingerprintError:
+        return []
 
 
 @dataclass(frozen=True)
@@ -333,14 +357,17 @@ def _entry(eid: str, manifest: bytes, blob: bytes, summary_text: object, added: 
     return Entry(eid, bytes(manifest), VideoFingerprint.from_bytes(blob), summary, float(added))
 
 
-def _top_candidates(shared: Mapping[int, int], limit: int) -> builtins.list[int]:
-    """The entries (row numbers) sharing the most index keys with the query, best first.
+def _top_candidates(
+    shared: Mapping[int, int], limit: int, least: int = MIN_SHARED
+) -> builtins.list[int]:
+    """The entries (row numbers) sharing the most index keys (at least ``least``) with
+    the query, best first.
 
     Chance gives an unrelated entry one shared band, a copy dozens. Ties go to the
     older entry, so that every backend picks the same candidates.
     """
     ranked = sorted(
-        ((-n, row) for row, n in shared.items() if n >= MIN_SHARED),
+        ((-n, row) for row, n in shared.items() if n >= least),
     )
     return [row for _, row in ranked[: _candidate_count(limit)]]
 
@@ -349,15 +376,27 @@ def _candidate_count(limit: int) -> int:
     return max(MAX_CANDIDATES, 4 * limit)
 
 
+@dataclass
+class _Verified:
+    """The candidates compared with a query so far: matches and near misses."""
+
+    found: builtins.list[tuple[int, Match]] = field(default_factory=builtins.list)
+    near: builtins.list[tuple[float, float, float]] = field(default_factory=builtins.list)
+
+
 def _best(
     fingerprint: VideoFingerprint,
     rows: Iterable[tuple[int, str, bytes]],
     limit: int,
     skipped: builtins.list[int] | None = None,
+    verified: _Verified | None = None,
 ) -> builtins.list[tuple[int, Match]]:
     """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
-    as (row, match), best first; rows with a corrupt fingerprint go to ``skipped``."""
-    found: builtins.list[tuple[int, Match]] = []
+    as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
+    The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
+    originals that match as closely, or narrowly miss, so that none of them is named.
+    ``verified`` carries earlier comparisons of the same query (a second search)."""
+    seen = verified if verified is not None else _Verified()
     for row, algorithm, blob in rows:
         if algorithm != fingerprint.algorithm:
             continue
@@ -367,8 +406,10 @@ def _best(
             if skipped is not None:
                 skipped.append(row)
             continue
-        match = compare(fingerprint, stored)
+        match, close = compare_detail(fingerprint, stored)
         if match is not None:
-            found.append((row, match))
-    found.sort(key=lambda f: (-f[1].similarity, -f[1].correlation, f[0]))
-    return found[:limit]
+            seen.found.append((row, match))
+        elif close is not None:
+            seen.near.append(close)
+    found = sorted(seen.found, key=lambda f: (*rank_key(f[1]), f[0]))
+    return mark_rivals(found, seen.near)[:limit]

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..fingerprint import FingerprintError, Match, VideoFingerprint
 from .paths import default_repository_path
 from .protocol import (
+    MIN_SHARED,
     SCHEMA_VERSION,
     Entry,
     EntryInfo,
@@ -27,11 +28,14 @@ from .protocol import (
     _best,
     _entry,
     _info,
+    _neighbour_keys,
+    _neighbour_share,
     _new_entry,
     _prepare,
     _Prepared,
     _StoreBase,
     _top_candidates,
+    _Verified,
     index_keys,
 )
 
@@ -310,10 +314,13 @@ class SQLiteRepository(_StoreBase):
         """:meth:`lookup`, with how many index rows and candidates it touched."""
         if limit <= 0 or not fingerprint.hashes:
             return LookupResult((), 0, 0)
-        keys = index_keys(fingerprint)
-        shared: Counter[int] = Counter()
         postings = 0
-        with self._errors("read"), self._snapshot() as conn:
+
+        def candidates(
+            conn: sqlite3.Connection, keys: builtins.list[int], seen: set[int], least: int
+        ) -> builtins.list[tuple[int, str, bytes]]:
+            nonlocal postings
+            shared: Counter[int] = Counter()
             for i in range(0, len(keys), _CHUNK):
                 chunk = keys[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -323,7 +330,8 @@ class SQLiteRepository(_StoreBase):
                 ):
                     shared[entry] += n
                     postings += n
-            top = _top_candidates(shared, limit)
+            top = [row for row in _top_candidates(shared, limit, least) if row not in seen]
+            seen.update(top)
             rows: builtins.list[tuple[int, str, bytes]] = []
             for i in range(0, len(top), _CHUNK):
                 chunk = top[i : i + _CHUNK]
@@ -332,10 +340,25 @@ class SQLiteRepository(_StoreBase):
                     f"SELECT rowid, algorithm, fingerprint FROM entries WHERE rowid IN ({marks})",
                     chunk,
                 ).fetchall()
+            return rows
+
+        seen: set[int] = set()
+        with self._errors("read"), self._snapshot() as conn:
+            rows = candidates(conn, index_keys(fingerprint, query=True), seen, MIN_SHARED)
             bad: builtins.list[int] = []
-            matches = self._entries(conn, _best(fingerprint, rows, limit, bad))
-            skipped = tuple(self._ids(conn, bad))
-        return LookupResult(tuple(matches), len(top), postings, skipped)
+            verified = _Verified()
+            found = _best(fingerprint, rows, limit, bad, verified)
+            if found:
+                # Rivals: originals that look like the one matched, even if the copy's
+                # own keys missed them.
+                best = next(r for r in rows if r[0] == found[0][0])
+                keys = _neighbour_keys(best[2])
+                more = candidates(conn, keys, seen, _neighbour_share(keys))
+                if more:
+                    found = _best(fingerprint, more, limit, bad, verified)
+            matches = self._entries(conn, found)
+            skipped = tuple(self._ids(conn, sorted(set(bad))))
+        return LookupResult(tuple(matches), len(seen), postings, skipped)
 
     def scan(
         self, fingerprint: VideoFingerprint, limit: int = 10

@@ -280,8 +280,6 @@ def _visible_labels(
     manifest: Mapping[str, Any], label: str, signer: Signer | None
 ) -> tuple[VisibleLabelClaim, ...]:
     """Visible labels recorded by the manifest's actions (provenance.visible_label)."""
-    from .visible_label import label_from_action
-
     out: list[VisibleLabelClaim] = []
     for a in manifest.get("assertions") or []:
         alabel = a.get("label") if isinstance(a, Mapping) else None
@@ -292,7 +290,12 @@ def _visible_labels(
             continue
         data = a.get("data")
         for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
-            seen = label_from_action(act) if isinstance(act, Mapping) else None
+            if not isinstance(act, Mapping) or act.get("action") != "c2pa.addedText":
+                continue
+            # the labelling module loads only for a labelling action: most verifies skip it
+            from .visible_label import label_from_action
+
+            seen = label_from_action(act)
             if seen is not None:
                 out.append(
                     VisibleLabelClaim(

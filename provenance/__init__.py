@@ -29,6 +29,7 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
     parts        which part is AI: declaring time ranges, regions and tracks, reading
                  them back from any manifest's action regions of interest
     creators     whose work is inside: ingredients' used time ranges, CAWG identities
+    _regions     C2PA regions of interest (NPT times, pixel rectangles), written and read
     signing      build, sign and embed a manifest with its AI label, atomically
     _fastsign    MP4/MOV signing through the native embeddable-manifest calls, when present
     keys         PEM signers, the C2PA certificate profile, test-only CAs

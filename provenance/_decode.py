@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cryptography import x509
@@ -223,8 +223,8 @@ def _software_agent(v: object) -> str | None:
     return None
 
 
-def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
-    out: list[Action] = []
+def _raw_actions(manifest: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every well-formed entry of the manifest's ``c2pa.actions`` assertions (any version)."""
     for a in manifest.get("assertions") or []:
         if not isinstance(a, Mapping):
             continue
@@ -236,16 +236,23 @@ def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
             continue
         data = a.get("data")
         for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
-            if isinstance(act, Mapping) and isinstance(act.get("action"), str):
-                out.append(
-                    Action(
-                        action=act["action"],
-                        digital_source_type=_str(act.get("digitalSourceType")),
-                        software_agent=_software_agent(act.get("softwareAgent")),
-                        when=_str(act.get("when")),
-                        description=_str(act.get("description")),
-                    )
+            if isinstance(act, Mapping):
+                yield act
+
+
+def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
+    out: list[Action] = []
+    for act in _raw_actions(manifest):
+        if isinstance(act.get("action"), str):
+            out.append(
+                Action(
+                    action=act["action"],
+                    digital_source_type=_str(act.get("digitalSourceType")),
+                    software_agent=_software_agent(act.get("softwareAgent")),
+                    when=_str(act.get("when")),
+                    description=_str(act.get("description")),
                 )
+            )
     return tuple(out)
 
 
@@ -254,17 +261,8 @@ def _ai_parts(manifest: Mapping[str, Any], label: str) -> tuple[AIPart, ...]:
     from .parts import parts_from_action
 
     out: list[AIPart] = []
-    for a in manifest.get("assertions") or []:
-        alabel = a.get("label") if isinstance(a, Mapping) else None
-        if not (
-            isinstance(alabel, str)
-            and (alabel == "c2pa.actions" or alabel.startswith("c2pa.actions."))
-        ):
-            continue
-        data = a.get("data")
-        for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
-            if isinstance(act, Mapping):
-                out.extend(parts_from_action(act, label))
+    for act in _raw_actions(manifest):
+        out.extend(parts_from_action(act, label))
     return tuple(out[:200])
 
 
@@ -281,30 +279,22 @@ def _visible_labels(
 ) -> tuple[VisibleLabelClaim, ...]:
     """Visible labels recorded by the manifest's actions (provenance.visible_label)."""
     out: list[VisibleLabelClaim] = []
-    for a in manifest.get("assertions") or []:
-        alabel = a.get("label") if isinstance(a, Mapping) else None
-        if not (
-            isinstance(alabel, str)
-            and (alabel == "c2pa.actions" or alabel.startswith("c2pa.actions."))
-        ):
+    for act in _raw_actions(manifest):
+        if act.get("action") != "c2pa.addedText":
             continue
-        data = a.get("data")
-        for act in (data.get("actions") if isinstance(data, Mapping) else None) or []:
-            if not isinstance(act, Mapping) or act.get("action") != "c2pa.addedText":
-                continue
-            # the labelling module loads only for a labelling action: most verifies skip it
-            from .visible_label import label_from_action
+        # the labelling module loads only for a labelling action: most verifies skip it
+        from .visible_label import label_from_action
 
-            seen = label_from_action(act)
-            if seen is not None:
-                out.append(
-                    VisibleLabelClaim(
-                        manifest=label,
-                        signer=_signer_name(signer),
-                        software_agent=_software_agent(act.get("softwareAgent")),
-                        **seen,
-                    )
+        seen = label_from_action(act)
+        if seen is not None:
+            out.append(
+                VisibleLabelClaim(
+                    manifest=label,
+                    signer=_signer_name(signer),
+                    software_agent=_software_agent(act.get("softwareAgent")),
+                    **seen,
                 )
+            )
     return tuple(out[:20])
 
 

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _regions
+from ._regions import parse_time
 from .errors import SigningError
 from .model import ContainedWork, Identity
 
@@ -62,12 +64,6 @@ _UNTRUSTED = {"cawg.x509.credential.untrusted", "cawg.ica.untrusted_issuer"}
 _MAX_TEXT = 200
 
 
-def _time(text: str) -> float:
-    from .parts import parse_time
-
-    return parse_time(text)
-
-
 def parse_ranges(text: str, origin: str = "range") -> tuple[tuple[float, float], ...]:
     """``START-END[,START-END...]`` (seconds or ``[h:]m:ss[.fff]``) -> ranges, checked."""
     out: list[tuple[float, float]] = []
@@ -83,7 +79,7 @@ def parse_ranges(text: str, origin: str = "range") -> tuple[tuple[float, float],
                 f"{origin}: {item.strip()!r} is not a range START-END (e.g. 0:02-0:08)"
             )
         try:
-            start, end = _time(start_text), _time(end_text)
+            start, end = parse_time(start_text), parse_time(end_text)
         except ValueError as exc:
             raise ValueError(f"{origin}: {exc}") from None
         if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
@@ -193,20 +189,13 @@ def placed_actions(
     return out
 
 
-def _npt(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
-
-
 def ingredient_metadata(ranges: Sequence[tuple[float, float]]) -> dict[str, Any]:
     """The ingredient assertion's ``metadata`` recording the time ranges used from it."""
     total = sum(end - start for start, end in ranges)
     return {
         "regionOfInterest": {
             "description": f"{total:g} s used",
-            "region": [
-                {"type": "temporal", "time": {"type": "npt", "start": _npt(s), "end": _npt(e)}}
-                for s, e in ranges
-            ],
+            "region": [_regions.temporal_range(s, e) for s, e in ranges],
         }
     }
 
@@ -214,11 +203,8 @@ def ingredient_metadata(ranges: Sequence[tuple[float, float]]) -> dict[str, Any]
 def _npt_seconds(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
-    elif isinstance(value, str) and value and value != "now":
-        try:
-            seconds = _time(value)
-        except ValueError:
-            return None
+    elif (parsed := _regions.parse_npt(value)) is not None:
+        seconds = parsed
     else:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -36,6 +36,7 @@ from typing import Any
 
 from . import labels
 from ._files import read_regular_file
+from ._regions import parse_npt, parse_time, read_rectangle, spatial_range, temporal_range
 from .errors import SigningError
 from .model import AIGeneration, AIPart
 
@@ -81,19 +82,6 @@ _LOCATION = re.compile(
 )
 
 
-def parse_time(text: str) -> float:
-    """Seconds from ``S``, ``M:SS`` or ``H:MM:SS`` (fractions allowed)."""
-    fields = text.strip().split(":")
-    if len(fields) > 3 or not all(re.fullmatch(r"\d+(\.\d+)?", f) for f in fields):
-        raise ValueError(f"{text!r} is not a time (seconds, m:ss or h:mm:ss)")
-    if any("." in f for f in fields[:-1]) or any(float(f) >= 60 for f in fields[1:]):
-        raise ValueError(f"{text!r} is not a time (seconds, m:ss or h:mm:ss)")
-    total = 0.0
-    for f in fields:
-        total = total * 60 + float(f)
-    return total
-
-
 def format_time(seconds: float) -> str:
     """``m:ss`` (with tenths when not whole), the way the CLI syntax writes it."""
     whole = int(seconds)
@@ -104,21 +92,6 @@ def format_time(seconds: float) -> str:
     if frac > 1e-6:
         text += f"{frac:.3f}".lstrip("0").rstrip("0")
     return text
-
-
-def _npt(seconds: float) -> str:
-    """An NPT time (RFC 2326 npt-sec) as C2PA writes temporal ranges."""
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
-
-
-def _parse_npt(value: object) -> float | None:
-    if not isinstance(value, str) or not value or value == "now":
-        return None
-    try:
-        seconds = parse_time(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) else None
 
 
 def _action_name(word: str) -> str:
@@ -405,26 +378,9 @@ def part_actions(
     for part in parts:
         ranges: list[dict[str, Any]] = []
         if part.start is not None or part.end is not None:
-            time: dict[str, Any] = {"type": "npt"}
-            if part.start is not None:
-                time["start"] = _npt(part.start)
-            if part.end is not None:
-                time["end"] = _npt(part.end)
-            ranges.append({"type": "temporal", "time": time})
+            ranges.append(temporal_range(part.start, part.end))
         if part.region is not None:
-            x, y, w, h = part.region
-            ranges.append(
-                {
-                    "type": "spatial",
-                    "shape": {
-                        "type": "rectangle",
-                        "unit": "pixel",
-                        "origin": {"x": x, "y": y},
-                        "width": w,
-                        "height": h,
-                    },
-                }
-            )
+            ranges.append(spatial_range(*part.region))
         if part.track_id is not None:
             ranges.append(
                 {"type": "identified", "item": {"identifier": "track_id", "value": part.track_id}}
@@ -455,12 +411,6 @@ def part_actions(
     return out
 
 
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def parts_from_action(act: Mapping[str, Any], manifest: str | None) -> list[AIPart]:
     """The AI parts one action declares: one per region of interest in its ``changes``,
     when its digitalSourceType is generative AI. Anything malformed is skipped."""
@@ -483,22 +433,13 @@ def parts_from_action(act: Mapping[str, Any], manifest: str | None) -> list[AIPa
         for rng in roi["region"][:_MAX_PARTS]:
             if not isinstance(rng, Mapping):
                 continue
-            time, shape, item = rng.get("time"), rng.get("shape"), rng.get("item")
+            time, item = rng.get("time"), rng.get("item")
             if rng.get("type") == "temporal":
                 temporal = True
                 if isinstance(time, Mapping):
-                    start, end = _parse_npt(time.get("start")), _parse_npt(time.get("end"))
-            elif rng.get("type") == "spatial" and isinstance(shape, Mapping):
-                origin = shape.get("origin")
-                origin = origin if isinstance(origin, Mapping) else {}
-                vals = (
-                    _num(origin.get("x")),
-                    _num(origin.get("y")),
-                    _num(shape.get("width")),
-                    _num(shape.get("height")),
-                )
-                if shape.get("unit", "pixel") == "pixel" and all(v is not None for v in vals):
-                    region = (vals[0] or 0.0, vals[1] or 0.0, vals[2] or 0.0, vals[3] or 0.0)
+                    start, end = parse_npt(time.get("start")), parse_npt(time.get("end"))
+            elif rng.get("type") == "spatial":
+                region = read_rectangle(rng) or region
             elif rng.get("type") == "identified" and isinstance(item, Mapping):
                 value = item.get("value")
                 if isinstance(value, str | int) and not isinstance(value, bool):

@@ -32,6 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from . import _regions
 from ._files import read_regular_file
 from .errors import InputError, SigningError
 
@@ -172,10 +173,6 @@ class LabelPlan:
         """The ``c2pa.actions.v2`` entry recording the labelling, with where and when as a
         C2PA region of interest (spatial + temporal). No digitalSourceType: adding a label
         is not generative AI, so the AI value stays what ``ai`` says."""
-        x, y, w, h = self.box
-        time: dict[str, str] = {"type": "npt", "start": _npt(self.start)}
-        if self.end is not None:
-            time["end"] = _npt(self.end)
         pos = self.label.position
         return {
             "action": LABEL_ACTION,
@@ -185,17 +182,8 @@ class LabelPlan:
                 {
                     "name": "visible label",
                     "region": [
-                        {
-                            "type": "spatial",
-                            "shape": {
-                                "type": "rectangle",
-                                "unit": "pixel",
-                                "origin": {"x": x, "y": y},
-                                "width": w,
-                                "height": h,
-                            },
-                        },
-                        {"type": "temporal", "time": time},
+                        _regions.spatial_range(*self.box),
+                        _regions.temporal_range(self.start, self.end),
                     ],
                 }
             ],
@@ -207,10 +195,6 @@ class LabelPlan:
                 }
             },
         }
-
-
-def _npt(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 def _av_error(path: Path, exc: BaseException) -> InputError:
@@ -554,16 +538,9 @@ def label_from_action(act: Mapping[str, Any]) -> dict[str, Any] | None:
             if not isinstance(rng, Mapping):
                 continue
             if rng.get("type") == "temporal" and isinstance(rng.get("time"), Mapping):
-                start = _seconds(rng["time"].get("start"))
-                end = _seconds(rng["time"].get("end"))
-            shape = rng.get("shape")
-            if rng.get("type") == "spatial" and isinstance(shape, Mapping):
-                origin = shape.get("origin")
-                origin = origin if isinstance(origin, Mapping) else {}
-                vals = [_number(v) for v in (origin.get("x"), origin.get("y"))]
-                vals += [_number(shape.get("width")), _number(shape.get("height"))]
-                if all(v is not None for v in vals):
-                    region = tuple(float(v) for v in vals if v is not None)
+                start = _regions.parse_npt(rng["time"].get("start"))
+                end = _regions.parse_npt(rng["time"].get("end"))
+            region = _regions.read_rectangle(rng) or region
     position = ours.get("position") if isinstance(ours, Mapping) else None
     return {
         "text": text[:MAX_TEXT],
@@ -572,15 +549,3 @@ def label_from_action(act: Mapping[str, Any]) -> dict[str, Any] | None:
         "end": end,
         "region": region,
     }
-
-
-def _number(v: object) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return None
-    return float(v) if math.isfinite(v) else None
-
-
-def _seconds(v: object) -> float | None:
-    if not isinstance(v, str) or not re.fullmatch(r"\d{1,9}(\.\d{1,9})?", v):
-        return None
-    return float(v)

@@ -280,7 +280,7 @@ def _visible_labels(
     """Visible labels recorded by the manifest's actions (provenance.visible_label)."""
     out: list[VisibleLabelClaim] = []
     for act in _raw_actions(manifest):
-        if act.get("action") != "c2pa.addedText":
+        if act.get("action") != labels.VISIBLE_LABEL_ACTION:
             continue
         # the labelling module loads only for a labelling action: most verifies skip it
         from .visible_label import label_from_action

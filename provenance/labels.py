@@ -35,9 +35,14 @@ __all__ = [
     "classify_actions",
     "INCEPTION_ACTIONS",
     "NON_EDITORIAL_ACTIONS",
+    "VISIBLE_LABEL_ACTION",
 ]
 
 IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+# The action a visible label burned into the picture is recorded as (C2PA 2.2: "(visible)
+# textual content was inserted into the asset"); provenance.visible_label writes it.
+VISIBLE_LABEL_ACTION = "c2pa.addedText"
 C2PA_DST_PREFIX = "http://c2pa.org/digitalsourcetype/"
 
 INCEPTION_ACTIONS = frozenset({"c2pa.created", "c2pa.opened"})

@@ -179,6 +179,11 @@ class Action:
         }
 
 
+def _region_dict(region: tuple[float, float, float, float] | None) -> dict[str, float] | None:
+    """A pixel rectangle as the JSON contract writes it (ai_parts, visible_labels)."""
+    return dict(zip(("x", "y", "width", "height"), region, strict=True)) if region else None
+
+
 @dataclass(frozen=True)
 class AIPart:
     """One AI-made part of a clip, as a manifest declares it in an action's ``changes``:
@@ -206,11 +211,7 @@ class AIPart:
             "media": self.media,
             "start": self.start,
             "end": self.end,
-            "region": (
-                dict(zip(("x", "y", "width", "height"), self.region, strict=True))
-                if self.region
-                else None
-            ),
+            "region": _region_dict(self.region),
             "track": self.track,
             "track_id": self.track_id,
             "name": self.name,
@@ -245,11 +246,7 @@ class VisibleLabelClaim:
             "position": self.position,
             "start": self.start,
             "end": self.end,
-            "region": (
-                dict(zip(("x", "y", "width", "height"), self.region, strict=True))
-                if self.region
-                else None
-            ),
+            "region": _region_dict(self.region),
         }
 
 

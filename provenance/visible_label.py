@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import _regions
+from . import _regions, labels
 from ._files import read_regular_file
 from .errors import InputError, SigningError
 
@@ -56,7 +56,7 @@ MAX_TEXT = 200
 # for *invisible* watermarks (soft bindings) and c2pa.edited is the catch-all, so neither
 # fits as well. The label's own details go under a reverse-domain parameter key, which the
 # spec allows; readers that do not know it still see a standard action.
-LABEL_ACTION = "c2pa.addedText"
+LABEL_ACTION = labels.VISIBLE_LABEL_ACTION
 LABEL_PARAMETER = "org.provcheck.visibleLabel"
 _CONTAINERS = {"video/mp4": "mp4", "video/quicktime": "mov"}
 # Bidi embedding/override/isolate controls and line/paragraph separators: they would make

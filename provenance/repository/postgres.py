@@ -166,13 +166,6 @@ class PostgresRepository(_StoreBase):
         self._check_supported(version)
         return version
 
-    def _check_supported(self, version: int | None) -> None:
-        if version is not None and not 1 <= version <= SCHEMA_VERSION:
-            raise RepositoryError(
-                f"{self._location}: repository schema {version} is not supported "
-                f"(this provcheck reads schema {SCHEMA_VERSION})"
-            )
-
     # -- plumbing ---------------------------------------------------------------------
 
     @property

@@ -212,11 +212,23 @@ class ManifestStore(Protocol):
 
 
 class _StoreBase:
-    """What every store does the same way: a context manager that closes it, and
-    ``lookup`` as the matches of ``search``."""
+    """What every store does the same way: a context manager that closes it, ``lookup``
+    as the matches of ``search``, and the schema-version check."""
+
+    @property
+    def location(self) -> str:
+        raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _check_supported(self, version: int | None) -> None:
+        """Refuse a schema this provcheck cannot read (a newer one, or garbage)."""
+        if version is not None and not 1 <= version <= SCHEMA_VERSION:
+            raise RepositoryError(
+                f"{self.location}: repository schema {version} is not supported "
+                f"(this provcheck reads schema {SCHEMA_VERSION})"
+            )
 
     def search(self, fingerprint: VideoFingerprint, limit: int = 10) -> LookupResult:
         raise NotImplementedError

@@ -125,13 +125,6 @@ class SQLiteRepository(_StoreBase):
                 )
             return SCHEMA_VERSION
 
-    def _check_supported(self, version: int | None) -> None:
-        if version is not None and not 1 <= version <= SCHEMA_VERSION:
-            raise RepositoryError(
-                f"{self.path}: repository schema {version} is not supported "
-                f"(this provcheck reads schema {SCHEMA_VERSION})"
-            )
-
     @staticmethod
     def _schema_version(conn: sqlite3.Connection) -> int | None:
         if not conn.execute(

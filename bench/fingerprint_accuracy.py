@@ -90,7 +90,7 @@ def _fp_cached(path: Path, algorithm: str) -> tuple[bytes, float]:
         return blob[8:], _unpack_time(blob[:8])
     t = time.perf_counter()
     try:
-        blob = compute(path, algorithm=algorithm).to_bytes()
+        blob = compute(path, algorithm=algorithm).to_bytes(shifted=True)
     except Exception as exc:  # recorded as "no fingerprint": a miss, never a crash
         print(f"  {path.name}: {exc}", file=sys.stderr)
         blob = b""

@@ -25,6 +25,11 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
 4. The same is done for the centre of the content (:data:`_ZOOM` of it cut off on
    every side): what a copy cropped by about 10% per side shows. These *zoomed*
    descriptors are stored beside the others; a cropped copy is compared with them.
+   A copy cropped on some sides only shows the original's centre off its own centre:
+   every fingerprint also carries eight *shifted* views of itself (the part of it that
+   would be the original's centre had it been cropped from the left, right, top and
+   bottom, and combinations), compared with the original's centre. They are made for
+   queries and never stored.
 5. Nearly flat windows (black frames, fades) say nothing and are left out.
 
 :func:`compare` finds, over both orientations and playback speeds 0.9-1.1x, the time
@@ -122,6 +127,19 @@ _FLAT_BORDER = 0.05  # or it has hardly any detail at all (bars of one colour)
 _MIN_CONTENT = 0.25  # never cut more than 75% of the width or height as border
 _FLIP_MASK = 0xFFFFFFFF00000000  # the hash bits a horizontal mirror inverts (odd half)
 _ZOOM = 0.1  # the zoomed descriptors: the content's centre, this share cut off per side
+# The motion signature: how much each cell of a _MOTION_CELLS x _MOTION_CELLS split of the
+# content changed since the window before (mean absolute grey difference on a
+# _MOTION_GRID grid), log-quantised to a byte. It tells apart stretches of one fixed
+# camera's footage, which look the same but do not sway, flicker or pass at the same times.
+_MOTION_CELLS = 4
+_MOTION_GRID = 64
+_MOTION_SCALE = 25.0  # byte = round(_MOTION_SCALE * log2(1 + 4 * difference))
+_MOTION_UNKNOWN = 255  # the first window: nothing before it to differ from
+# Shifted views, per axis (start, end) as shares of the content: what the original's
+# centre (_ZOOM cut per side) is in a copy cropped by _ZOOM on one side only (or on
+# both: the whole). Every combination but (whole, whole) is a view.
+_AXIS_VIEWS = ((0.0, 1.0), (0.0, (1 - 2 * _ZOOM) / (1 - _ZOOM)), (_ZOOM / (1 - _ZOOM), 1.0))
+_SHIFTS = tuple((y, x) for y in _AXIS_VIEWS for x in _AXIS_VIEWS if (y, x) != ((0.0, 1.0),) * 2)
 
 # v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
@@ -150,6 +168,13 @@ V2_MIN_CORRELATION_MIRRORED = 0.8
 V2_MOVING = 0.002  # mean squared change of a clip's unit descriptors: above it, it moves
 V2_STILL_COSINE = 0.9  # median cosine two still clips need
 V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
+# Two clips that both look still but both move a little (a tree in the wind, people far
+# off, light) must move at the same times: their motion signatures need at least this
+# correlation. Copies measured 0.34-1.0, other stretches of the same footage -0.14-0.05.
+# Only when both signatures vary over time by V2_MOTION_SPREAD grey levels or more
+# (still photos: under 0.005; the slightest swaying tree: 0.15): noise is no evidence.
+V2_MIN_MOTION_CORRELATION = 0.2
+V2_MOTION_SPREAD = 0.05
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
 _CANDIDATES = 6
 # Rival originals: a second original whose closeness distance (1 - closeness) is less
@@ -176,6 +201,8 @@ _MAGIC2 = b"VPH2"
 _HEADER2 = struct.Struct(">4sHIIB")  # magic, period ms, duration ms, slot count, flags
 _HAS_DESCRIPTORS = 1
 _HAS_ZOOMED = 2
+_HAS_MOTION = 4
+_HAS_SHIFTED = 8
 
 
 class FingerprintError(ProvenanceError):
@@ -192,6 +219,10 @@ class VideoFingerprint:
     ``descriptors`` (v2) holds 64 signed bytes per window, the DCT coefficients the
     hash is made from; empty when only hashes are known. ``zoomed`` (v2) holds the
     same for the centre of the picture (see the module notes); empty if not made.
+    ``motion`` (v2) holds 16 bytes per window, how much each part of the picture
+    changed since the window before (see ``_motion``); empty if not made.
+    ``shifted`` (v2, never serialised) holds the query-side views of an off-centre
+    crop (see the module notes), 8 x 64 bytes per window, window by window.
     """
 
     algorithm: str
@@ -200,6 +231,8 @@ class VideoFingerprint:
     duration: float
     descriptors: bytes = b""
     zoomed: bytes = b""
+    motion: bytes = b""
+    shifted: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.hashes) != len(self.timestamps):
@@ -208,6 +241,12 @@ class VideoFingerprint:
             raise FingerprintError("a fingerprint needs 64 descriptor bytes per hash")
         if self.zoomed and len(self.zoomed) != len(self.descriptors):
             raise FingerprintError("zoomed descriptors need descriptors of the same size")
+        if self.motion and (
+            not self.descriptors or len(self.motion) != _MOTION_CELLS**2 * len(self.hashes)
+        ):
+            raise FingerprintError("a motion signature needs descriptors and 16 bytes per hash")
+        if self.shifted and len(self.shifted) != len(_SHIFTS) * len(self.descriptors):
+            raise FingerprintError("shifted views need 8 times the descriptor bytes")
 
     @functools.cached_property
     def zoomed_hashes(self) -> tuple[int, ...]:
@@ -219,9 +258,11 @@ class VideoFingerprint:
         """The window index of each sample."""
         return tuple(round(t / SAMPLE_PERIOD) for t in self.timestamps)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, *, shifted: bool = False) -> bytes:
         """Compact form: header, a bitmap of present windows, then per window the 8-byte
-        hash (v1, or v2 without descriptors) or the 64 descriptor bytes (v2)."""
+        hash (v1, or v2 without descriptors) or the 64 descriptor bytes (v2), then the
+        other v2 parts present. The shifted views only if asked (a query kept for
+        later): signatures and repositories never need them."""
         if self.algorithm not in ALGORITHMS:
             raise FingerprintError(f"cannot serialise algorithm {self.algorithm!r}")
         slots = self.slots
@@ -246,9 +287,15 @@ class VideoFingerprint:
                 raise FingerprintError("a v1 fingerprint has no descriptors")
             return _HEADER.pack(_MAGIC, period, dur, count) + bytes(bitmap) + hashes
         if self.descriptors:
-            flags = _HAS_DESCRIPTORS | (_HAS_ZOOMED if self.zoomed else 0)
+            flags = (
+                _HAS_DESCRIPTORS
+                | (_HAS_ZOOMED if self.zoomed else 0)
+                | (_HAS_MOTION if self.motion else 0)
+                | (_HAS_SHIFTED if shifted and self.shifted else 0)
+            )
             header = _HEADER2.pack(_MAGIC2, period, dur, count, flags)
-            return header + bytes(bitmap) + self.descriptors + self.zoomed
+            body = self.descriptors + self.zoomed + self.motion
+            return header + bytes(bitmap) + body + (self.shifted if flags & _HAS_SHIFTED else b"")
         return _HEADER2.pack(_MAGIC2, period, dur, count, 0) + bytes(bitmap) + hashes
 
     @classmethod
@@ -260,11 +307,17 @@ class VideoFingerprint:
                 raise FingerprintError("fingerprint too short")
             _, period_ms, duration_ms, count, flags = _HEADER2.unpack_from(data)
             algorithm, header = ALGORITHM_V2, _HEADER2.size
-            if flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED) or flags == _HAS_ZOOMED:
+            if flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED) or (
+                flags and not flags & _HAS_DESCRIPTORS
+            ):
                 raise FingerprintError("unknown fingerprint flags")
             per_slot = 2 * _HALF if flags & _HAS_DESCRIPTORS else 8
             if flags & _HAS_ZOOMED:
                 per_slot *= 2
+            if flags & _HAS_MOTION:
+                per_slot += _MOTION_CELLS**2
+            if flags & _HAS_SHIFTED:
+                per_slot += len(_SHIFTS) * 2 * _HALF
         elif data[:4] == _MAGIC:
             if len(data) < _HEADER.size:
                 raise FingerprintError("fingerprint too short")
@@ -292,10 +345,22 @@ class VideoFingerprint:
         if per_slot == 8:
             hashes = struct.unpack(f">{len(slots)}Q", body)
             return cls(algorithm, tuple(hashes), stamps, duration_ms / 1000)
-        half = len(body) if per_slot == 2 * _HALF else len(body) // 2
-        descriptors, zoomed = bytes(body[:half]), bytes(body[half:])
+        n = len(slots)
+        half = 2 * _HALF * n
+        descriptors = bytes(body[:half])
+        zoomed = bytes(body[half : 2 * half]) if flags & _HAS_ZOOMED else b""
+        at = half + len(zoomed)
+        motion = bytes(body[at : at + _MOTION_CELLS**2 * n]) if flags & _HAS_MOTION else b""
+        shifted = bytes(body[at + len(motion) :]) if flags & _HAS_SHIFTED else b""
         return cls(
-            algorithm, _hashes_of(descriptors), stamps, duration_ms / 1000, descriptors, zoomed
+            algorithm,
+            _hashes_of(descriptors),
+            stamps,
+            duration_ms / 1000,
+            descriptors,
+            zoomed,
+            motion,
+            shifted,
         )
 
 
@@ -309,12 +374,15 @@ class Match:
     over time once what stays constant is removed (1.0 for two still clips, where there
     is no change to compare). ``mirrored`` says ``a`` matched ``b`` mirrored left to
     right; ``zoomed`` that ``a`` matched the centre of ``b`` (a copy cropped by about
-    10% per side); ``speed`` the playback speed under which it matched; ``still`` that
+    10% per side), ``off_centre`` through one of ``a``'s shifted views (cropped on
+    some sides only); ``speed`` the playback speed under which it matched; ``still`` that
     neither clip moves and the match rests on content alone. ``closeness`` is the mean
     descriptor cosine over the aligned windows (v1: one minus the mean Hamming distance
     over 32); ``rivals`` how many other stored originals match as closely (set by a
-    repository lookup; see :func:`mark_rivals`). The ranges are in seconds of
-    each clip.
+    repository lookup; see :func:`mark_rivals`). ``motion_correlation`` (v2, still
+    pictures that both move a little) says how alike the two clips' motion signatures
+    change over time; None when there was no such evidence. The ranges are in seconds
+    of each clip.
     """
 
     similarity: float
@@ -333,6 +401,8 @@ class Match:
     closeness: float = 1.0
     zoomed: bool = False
     rivals: int = 0
+    off_centre: bool = False
+    motion_correlation: float | None = None
 
     @property
     def ambiguous(self) -> bool:
@@ -345,14 +415,21 @@ class Match:
         how = []
         if self.mirrored:
             how.append("mirrored")
-        if self.zoomed:
+        if self.off_centre:
+            how.append("cropped off-centre")
+        elif self.zoomed:
             how.append("cropped to the centre")
         if self.speed != 1.0:
             how.append(f"played at {self.speed:g}x")
         kind = "still picture" if self.still else "moving picture"
+        moves = (
+            f", small motions correlate {self.motion_correlation:.2f}"
+            if self.motion_correlation is not None
+            else ""
+        )
         return (
             f"{kind}: {self.matched_samples} windows agree ({self.similarity:.0%} of the "
-            f"overlap, temporal correlation {self.correlation:.2f}); "
+            f"overlap, temporal correlation {self.correlation:.2f}{moves}); "
             f"{self.a_start:.2f}-{self.a_end:.2f} s of the copy show "
             f"{self.b_start:.2f}-{self.b_end:.2f} s of the original"
             + (f" ({', '.join(how)})" if how else "")
@@ -792,8 +869,26 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     q, rms = _describe(stack, top, bottom, left, right)
     dy, dx = _ZOOM * (bottom - top), _ZOOM * (right - left)
     qz, _ = _describe(stack, top + dy, bottom - dy, left + dx, right - dx)
+    moved = _motion(stack, top, bottom, left, right)
+    height, width = bottom - top, right - left
+    qs = np.stack(
+        [
+            _describe(
+                stack,
+                top + y0 * height,
+                top + y1 * height,
+                left + x0 * width,
+                left + x1 * width,
+            )[0]
+            for (y0, y1), (x0, x1) in _SHIFTS
+        ],
+        axis=1,
+    )  # (windows, views, 64)
+    still = bytes(_MOTION_CELLS**2)  # a repeated window: nothing changed since the last
     chunks: list[bytes] = []
     zchunks: list[bytes] = []
+    mchunks: list[bytes] = []
+    schunks: list[bytes] = []
     stamps: list[float] = []
     for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
         if rms[k] < _FLAT_STD:
@@ -801,6 +896,8 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         for s in range(slot, slot + repeat + 1):
             chunks.append(q[k].tobytes())
             zchunks.append(qz[k].tobytes())
+            mchunks.append(moved[k].tobytes() if s == slot else still)
+            schunks.append(qs[k].tobytes())
             stamps.append(round(s * SAMPLE_PERIOD, 3))
     descriptors = b"".join(chunks)
     return VideoFingerprint(
@@ -810,7 +907,30 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         round(duration, 3),
         descriptors,
         b"".join(zchunks),
+        b"".join(mchunks),
+        b"".join(schunks),
     )
+
+
+def _motion(
+    stack: npt.NDArray[np.float32], top: int, bottom: int, left: int, right: int
+) -> npt.NDArray[np.uint8]:
+    """Each window's motion signature: per cell of the content box, the mean absolute
+    grey difference from the window before, log-quantised (the first is unknown)."""
+    import numpy as np
+
+    rows = _resampler(_MOTION_GRID, top, bottom, stack.shape[1])
+    cols = _resampler(_MOTION_GRID, left, right, stack.shape[2])
+    small = rows @ stack @ cols.T
+    k = _MOTION_GRID // _MOTION_CELLS
+    n = len(small)
+    out = np.full((n, _MOTION_CELLS**2), _MOTION_UNKNOWN, dtype=np.uint8)
+    if n > 1:
+        diff = np.abs(np.diff(small, axis=0))
+        cells = diff.reshape(n - 1, _MOTION_CELLS, k, _MOTION_CELLS, k).mean(axis=(2, 4))
+        q = np.rint(_MOTION_SCALE * np.log2(1 + 4 * cells.reshape(n - 1, -1)))
+        out[1:] = np.clip(q, 0, _MOTION_UNKNOWN - 1).astype(np.uint8)
+    return out
 
 
 def _describe(
@@ -976,15 +1096,19 @@ def _distinct(hashes: npt.NDArray[np.uint64]) -> int:
     return len(kept)
 
 
-def _unit_descriptors(fp: VideoFingerprint, zoomed: bool = False) -> npt.NDArray[np.float32]:
-    """Each window's descriptor (or zoomed descriptor) as a unit vector; from the hash
-    bits (+-1) when the fingerprint carries hashes only."""
+def _unit_descriptors(
+    fp: VideoFingerprint, zoomed: bool = False, raw_bytes: bytes | None = None
+) -> npt.NDArray[np.float32]:
+    """Each window's descriptor (or zoomed descriptor, or ``raw_bytes``: one shifted
+    view) as a unit vector; from the hash bits (+-1) when the fingerprint carries
+    hashes only."""
     import numpy as np
 
     d: npt.NDArray[np.float32]
     if fp.descriptors:
-        raw = np.frombuffer(fp.zoomed if zoomed else fp.descriptors, dtype=np.int8)
-        raw = raw.reshape(-1, 2 * _HALF)
+        if raw_bytes is None:
+            raw_bytes = fp.zoomed if zoomed else fp.descriptors
+        raw = np.frombuffer(raw_bytes, dtype=np.int8).reshape(-1, 2 * _HALF)
         d = raw.astype(np.float32)
     else:
         bits = (np.array(fp.hashes, dtype=np.uint64)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
@@ -1006,17 +1130,28 @@ def _compare_v2(
     sa = np.rint(np.array(a.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     da = _unit_descriptors(a)
-    views = [(False, _as_array(b), _unit_descriptors(b))]
+    # Views: (how, a's hashes, a's descriptors, b's hashes, b's descriptors), how being
+    # 0 (whole against whole), 1 (a against b's centre) or 2 (a shifted view of a, an
+    # off-centre crop, against b's centre).
+    views = [(0, ha, da, _as_array(b), _unit_descriptors(b))]
     if b.zoomed and a.descriptors:
-        views.append((True, np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)))
+        hz, dz = np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)
+        views.append((1, ha, da, hz, dz))
+        if a.shifted:
+            per_view = np.frombuffer(a.shifted, dtype=np.int8).reshape(len(ha), len(_SHIFTS), -1)
+            for v in range(len(_SHIFTS)):
+                raw = np.ascontiguousarray(per_view[:, v]).tobytes()
+                hs = np.array(_hashes_of(raw), dtype=np.uint64)
+                views.append((2, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
+    ma, mb = _motion_values(a), _motion_values(b)
     span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
-    candidates: list[tuple[float, bool, bool, float, int]] = []
-    for zoomed, hb, _ in views:
+    candidates: list[tuple[float, int, bool, float, int]] = []
+    for view, (_, hav, _, hb, _) in enumerate(views):
         for mirrored in (False, True):
             hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
-            dist = _popcount(ha[:, None] ^ hb_o[None, :])
+            dist = _popcount(hav[:, None] ^ hb_o[None, :])
             hit = dist <= V2_VOTE_DISTANCE
             ia, ib = np.nonzero(hit)
             if len(ia) == 0:
@@ -1029,7 +1164,7 @@ def _compare_v2(
                     o = int(votes.argmax())
                     if votes[o] < V2_MIN_MATCHES / 2:
                         break  # as few as this never make an alignment that holds
-                    candidates.append((float(votes[o]), zoomed, mirrored, speed, o - span))
+                    candidates.append((float(votes[o]), view, mirrored, speed, o - span))
                     votes[o] = 0
     candidates.sort(key=lambda c: -c[0])
     index_b = np.full(int(sb.max()) + 1, -1, dtype=np.int64)  # slot -> sample of b
@@ -1037,8 +1172,8 @@ def _compare_v2(
     best: Match | None = None
     near: tuple[float, float, float] | None = None
     best_hashes = ha
-    for votes_for, zoomed, mirrored, speed, off in candidates[: _CANDIDATES * len(views)]:
-        db = views[1][2] if zoomed else views[0][2]
+    for votes_for, view, mirrored, speed, off in candidates[: _CANDIDATES * len(views)]:
+        how, hav, dav, _, db = views[view]
         if votes_for < V2_MIN_MATCHES / 2:
             break  # too few votes for any alignment to hold
         j = np.rint(speed * sa + off).astype(np.int64)
@@ -1048,10 +1183,18 @@ def _compare_v2(
         ia, ib = ia[ib >= 0], ib[ib >= 0]
         if len(ia) < V2_MIN_MATCHES:
             continue
-        x = da[ia]
+        x = dav[ia]
         y = db[ib] * flip if mirrored else db[ib]
         cos = (x * y).sum(axis=1)
         closeness = float(cos.mean())
+        rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
+        ex, ey = float((rx * rx).sum(axis=1).mean()), float((ry * ry).sum(axis=1).mean())
+        still = max(ex, ey) < V2_MOVING
+        moves = None
+        if still and ma is not None and mb is not None:
+            moves = _motion_agreement(ma[ia], mb[ib], mirrored)
+            if moves is not None and moves < V2_MIN_MOTION_CORRELATION:
+                continue  # looks the same, moves differently: other footage, not even near
         if near is None or closeness > near[0]:
             t_a = np.array(a.timestamps)[ia]
             near = (closeness, float(t_a.min()), float(t_a.max()) + SAMPLE_PERIOD)
@@ -1059,9 +1202,6 @@ def _compare_v2(
         matched, shared = int(ok.sum()), len(ia)
         if matched < V2_MIN_MATCHES or matched < V2_MIN_RATIO * shared:
             continue
-        rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
-        ex, ey = float((rx * rx).sum(axis=1).mean()), float((ry * ry).sum(axis=1).mean())
-        still = max(ex, ey) < V2_MOVING
         if still:
             if float(np.median(cos)) < V2_STILL_COSINE or matched < V2_STILL_RATIO * shared:
                 continue
@@ -1088,17 +1228,50 @@ def _compare_v2(
             matched_samples=matched,
             distinct_samples=0,  # counted once, for the alignment that wins
             mirrored=mirrored,
-            zoomed=zoomed,
+            zoomed=how > 0,
+            off_centre=how == 2,
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
             closeness=round(closeness, 4),
+            motion_correlation=None if moves is None else round(moves, 4),
         )
         if best is None or _rank(found) > _rank(best):
-            best, best_hashes = found, ha[ia[ok]]
+            best, best_hashes = found, hav[ia[ok]]
     if best is None:
         return None, near
     return dataclasses.replace(best, distinct_samples=_distinct(best_hashes)), near
+
+
+def _motion_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
+    """``fp``'s motion signatures as grey-level differences (NaN: unknown), or None."""
+    import numpy as np
+
+    if not fp.motion:
+        return None
+    q = np.frombuffer(fp.motion, dtype=np.uint8).reshape(-1, _MOTION_CELLS**2)
+    values = (np.exp2(q.astype(np.float32) / _MOTION_SCALE) - 1) / 4
+    return np.where(q == _MOTION_UNKNOWN, np.float32(np.nan), values).astype(np.float32)
+
+
+def _motion_agreement(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], mirrored: bool
+) -> float | None:
+    """Correlation of two aligned runs of motion signatures (cell by cell, each cell's
+    mean removed), or None when either hardly varies over time: no evidence."""
+    import numpy as np
+
+    known = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
+    x, y = x[known], y[known]
+    if len(x) < V2_MIN_MATCHES:
+        return None
+    if mirrored:  # cells are stored row by row: mirror each row
+        y = y.reshape(-1, _MOTION_CELLS, _MOTION_CELLS)[:, :, ::-1].reshape(len(y), -1)
+    if min(float(x.mean(axis=1).std()), float(y.mean(axis=1).std())) < V2_MOTION_SPREAD:
+        return None
+    rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
+    norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
+    return float((rx * ry).sum()) / norm if norm > 0 else None
 
 
 def compare_detail(
@@ -1121,6 +1294,7 @@ def _rank(m: Match) -> float:
         - 0.1 * (m.speed != 1.0)
         - 0.05 * m.mirrored
         - 0.05 * m.zoomed
+        - 0.05 * m.off_centre
     )
 
 
@@ -1161,12 +1335,57 @@ def mark_rivals(
 
 
 def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
-    """The sample hashes a repository should look ``fp`` up by: its own and, for v2,
+    """The sample hashes a repository should look ``fp`` up by: its own, then (v2)
     those of its mirror image (the odd half inverted), so that a mirrored copy shares
-    every index band with its original, not only the two mirror-invariant ones."""
+    every index band with its original, not only the two mirror-invariant ones; then
+    (v2 with descriptors) variants with the least certain bits of a band flipped.
+
+    Re-encoding flips the bits whose coefficient sits closest to its threshold. A
+    moving clip has many windows and so many chances to share a band with its
+    original exactly; a still one has one or two, and a pad or crop may change a bit
+    in every band of them. So the fewer distinct hashes a clip has, the more of its
+    uncertain bits are tried (up to ``_QUERY_FLIPS`` per band, within about
+    ``_QUERY_KEYS`` index keys)."""
     if fp.algorithm != ALGORITHM_V2:
         return fp.hashes
-    return fp.hashes + tuple(h ^ _FLIP_MASK for h in fp.hashes)
+    mirrored = tuple(h ^ _FLIP_MASK for h in fp.hashes)
+    return fp.hashes + mirrored + _uncertain_variants(fp)
+
+
+_BAND_BITS = 16  # the repository indexes 16-bit bands of the hash
+_QUERY_KEYS = 512
+_QUERY_FLIPS = 4
+
+
+def _uncertain_variants(fp: VideoFingerprint) -> tuple[int, ...]:
+    import numpy as np
+
+    if not fp.descriptors:
+        return ()
+    hashes = np.array(fp.hashes, dtype=np.uint64)
+    _, first = np.unique(hashes, return_index=True)
+    flips = min(_QUERY_FLIPS, int(math.log2(max(1.0, _QUERY_KEYS / (16 * len(first))))))
+    if flips < 1:
+        return ()
+    q = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)[np.sort(first)]
+    q = q.astype(np.int16)
+    even, odd = q[:, :_HALF], q[:, _HALF:]
+    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
+    # Bit i of the hash: i < 32 compares 2 * even[i] with ``middle``, i >= 32 odd[i - 32]
+    # with 0 (doubled: the same scale).
+    margin = np.concatenate([np.abs(2 * even - middle[:, None]), 2 * np.abs(odd)], axis=1)
+    out: list[int] = []
+    for row, h in zip(margin, hashes[np.sort(first)].tolist(), strict=True):
+        for band in range(64 // _BAND_BITS):
+            lo = band * _BAND_BITS
+            weak = lo + np.argsort(row[lo : lo + _BAND_BITS], kind="stable")[:flips]
+            for subset in range(1, 1 << flips):
+                mask = 0
+                for j, bit in enumerate(weak.tolist()):
+                    if subset >> j & 1:
+                        mask |= 1 << bit
+                out += (h ^ mask, h ^ mask ^ _FLIP_MASK)
+    return tuple(out)
 
 
 # -- C2PA soft binding -------------------------------------------------------------------

@@ -332,8 +332,9 @@ def test_input_error_is_a_provenance_error() -> None:
 def test_bytes_round_trip_and_size(original_fp: VideoFingerprint) -> None:
     data = original_fp.to_bytes()
     assert VideoFingerprint.from_bytes(data) == original_fp
-    # 64 descriptor bytes and 64 zoomed ones per 0.25 s window: 30 KB a minute.
-    assert len(data) <= 15 + 128 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+    # 64 descriptor bytes, 64 zoomed ones and a 16-byte motion signature per 0.25 s
+    # window: 35 KB a minute.
+    assert len(data) <= 15 + 144 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
 
 
 def test_v1_fingerprints_are_still_made_read_and_matched(clip_dir: Path, original: Path) -> None:
@@ -590,7 +591,11 @@ def test_a_mirror_inverts_only_the_odd_half_of_each_hash(
     assert variants[: len(mirrored.hashes)] == mirrored.hashes
     back = [
         bin(a ^ b).count("1")
-        for a, b in zip(variants[len(mirrored.hashes) :], original_fp.hashes, strict=False)
+        for a, b in zip(
+            variants[len(mirrored.hashes) : 2 * len(mirrored.hashes)],
+            original_fp.hashes,
+            strict=False,
+        )
     ]
     assert np.median(back) <= 6
 

@@ -540,5 +540,6 @@ def test_a_query_is_looked_up_by_its_mirror_image_too() -> None:
     """index_keys(query=True) adds the mirror's keys (v2: the odd half inverted)."""
     fp = _v2_from(_walk(8))
     plain, both = set(index_keys(fp)), set(index_keys(fp, query=True))
-    mirror = VideoFingerprint(ALGORITHM_V2, query_hashes(fp)[len(fp.hashes) :], fp.timestamps, 1)
+    n = len(fp.hashes)
+    mirror = VideoFingerprint(ALGORITHM_V2, query_hashes(fp)[n : 2 * n], fp.timestamps, 1)
     assert plain < both and set(index_keys(mirror)) <= both

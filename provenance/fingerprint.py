@@ -168,13 +168,18 @@ V2_MIN_CORRELATION_MIRRORED = 0.8
 V2_MOVING = 0.002  # mean squared change of a clip's unit descriptors: above it, it moves
 V2_STILL_COSINE = 0.9  # median cosine two still clips need
 V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
-# Two clips that both look still but both move a little (a tree in the wind, people far
-# off, light) must move at the same times: their motion signatures need at least this
-# correlation. Copies measured 0.34-1.0, other stretches of the same footage -0.14-0.05.
-# Only when both signatures vary over time by V2_MOTION_SPREAD grey levels or more
-# (still photos: under 0.005; the slightest swaying tree: 0.15): noise is no evidence.
-V2_MIN_MOTION_CORRELATION = 0.2
+# Two clips that move (if only a little: a tree in the wind, people far off, light) must
+# move at the same times in the same parts of the picture: their motion signatures
+# (what changes in every window, less what changes everywhere alike) need at least
+# this correlation, V2_MOTION_PEAK above that 0.5-1 s either side. The descriptors
+# alone cannot tell stretches of one fixed camera's footage apart; on a tree in the
+# wind copies measured 0.49-0.84, other stretches at most 0.37. Only when both
+# signatures vary over time by V2_MOTION_SPREAD grey levels or more (still photos:
+# under 0.005; the slightest swaying tree: 0.15): noise is no evidence.
+V2_MIN_MOTION_CORRELATION = 0.3
 V2_MOTION_SPREAD = 0.05
+V2_MOTION_PEAK = 0.1  # above the correlation 0.5-1 s either side, or no evidence
+_MOTION_SHIFTS = (-4, -3, -2, 2, 3, 4)  # windows
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
 _CANDIDATES = 6
 # Rival originals: a second original whose closeness distance (1 - closeness) is less
@@ -379,10 +384,9 @@ class Match:
     neither clip moves and the match rests on content alone. ``closeness`` is the mean
     descriptor cosine over the aligned windows (v1: one minus the mean Hamming distance
     over 32); ``rivals`` how many other stored originals match as closely (set by a
-    repository lookup; see :func:`mark_rivals`). ``motion_correlation`` (v2, still
-    pictures that both move a little) says how alike the two clips' motion signatures
-    change over time; None when there was no such evidence. The ranges are in seconds
-    of each clip.
+    repository lookup; see :func:`mark_rivals`). ``motion_correlation`` (v2) says how
+    alike the two clips' motion signatures change over time; None when either has no
+    motion to compare (a still photo). The ranges are in seconds of each clip.
     """
 
     similarity: float
@@ -423,7 +427,7 @@ class Match:
             how.append(f"played at {self.speed:g}x")
         kind = "still picture" if self.still else "moving picture"
         moves = (
-            f", small motions correlate {self.motion_correlation:.2f}"
+            f", motion correlation {self.motion_correlation:.2f}"
             if self.motion_correlation is not None
             else ""
         )
@@ -1176,11 +1180,7 @@ def _compare_v2(
         how, hav, dav, _, db = views[view]
         if votes_for < V2_MIN_MATCHES / 2:
             break  # too few votes for any alignment to hold
-        j = np.rint(speed * sa + off).astype(np.int64)
-        inside = (j >= 0) & (j < len(index_b))
-        ia = np.nonzero(inside)[0]
-        ib = index_b[j[inside]]
-        ia, ib = ia[ib >= 0], ib[ib >= 0]
+        ia, ib = _pairs(sa, index_b, speed, off)
         if len(ia) < V2_MIN_MATCHES:
             continue
         x = dav[ia]
@@ -1191,10 +1191,14 @@ def _compare_v2(
         ex, ey = float((rx * rx).sum(axis=1).mean()), float((ry * ry).sum(axis=1).mean())
         still = max(ex, ey) < V2_MOVING
         moves = None
-        if still and ma is not None and mb is not None:
+        if ma is not None and mb is not None:
             moves = _motion_agreement(ma[ia], mb[ib], mirrored)
             if moves is not None and moves < V2_MIN_MOTION_CORRELATION:
-                continue  # looks the same, moves differently: other footage, not even near
+                continue  # looks alike, moves differently: other footage, not even near
+            if moves is not None and not _motion_peaks(
+                moves, ma, mb, sa, index_b, speed, off, mirrored
+            ):
+                continue
         if near is None or closeness > near[0]:
             t_a = np.array(a.timestamps)[ia]
             near = (closeness, float(t_a.min()), float(t_a.max()) + SAMPLE_PERIOD)
@@ -1243,6 +1247,44 @@ def _compare_v2(
     return dataclasses.replace(best, distinct_samples=_distinct(best_hashes)), near
 
 
+def _motion_peaks(
+    moves: float,
+    ma: npt.NDArray[np.float32],
+    mb: npt.NDArray[np.float32],
+    sa: npt.NDArray[np.int64],
+    index_b: npt.NDArray[np.int64],
+    speed: float,
+    off: int,
+    mirrored: bool,
+) -> bool:
+    """Does the motion agree better at this alignment than 0.5-1 s either side of it?
+    Motion that agrees about as well at other alignments (footage that holds each
+    frame for a fixed time, a regular sway) is no evidence of this one: of the many
+    alignments a still picture allows, some line such motion up by chance."""
+    around = [-1.0]
+    for shift in _MOTION_SHIFTS:
+        ia, ib = _pairs(sa, index_b, speed, off + shift)
+        if len(ia) >= V2_MIN_MATCHES:
+            m = _motion_agreement(ma[ia], mb[ib], mirrored)
+            around.append(-1.0 if m is None else m)
+    return moves - max(around) >= V2_MOTION_PEAK
+
+
+def _pairs(
+    sa: npt.NDArray[np.int64], index_b: npt.NDArray[np.int64], speed: float, off: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The samples of ``a`` and ``b`` (indices) that the alignment (speed, offset in
+    windows) pairs up; ``index_b`` maps b's window numbers to its samples (or -1)."""
+    import numpy as np
+
+    j = np.rint(speed * sa + off).astype(np.int64)
+    inside = (j >= 0) & (j < len(index_b))
+    ia = np.nonzero(inside)[0]
+    ib = index_b[j[inside]]
+    keep = ib >= 0
+    return ia[keep], ib[keep]
+
+
 def _motion_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
     """``fp``'s motion signatures as grey-level differences (NaN: unknown), or None."""
     import numpy as np
@@ -1269,6 +1311,8 @@ def _motion_agreement(
         y = y.reshape(-1, _MOTION_CELLS, _MOTION_CELLS)[:, :, ::-1].reshape(len(y), -1)
     if min(float(x.mean(axis=1).std()), float(y.mean(axis=1).std())) < V2_MOTION_SPREAD:
         return None
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
     rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
     norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
     return float((rx * ry).sum()) / norm if norm > 0 else None

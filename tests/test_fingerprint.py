@@ -509,6 +509,87 @@ def test_film_excerpt_matches_its_copy_not_the_next_scene(real_dir: Path) -> Non
     assert match is not None and match.offset == pytest.approx(2.5, abs=0.25)
 
 
+TREE = THIRD_PARTY / "opencv-samples" / "tree.avi"  # 29.6 s, one fixed camera, a tree in wind
+
+
+def _stretch(dst: Path, start: float, seconds: float = 8.0, fps: int = 15) -> Path:
+    """``seconds`` of TREE from ``start`` at a constant ``fps`` (the AVI stores only the
+    frames that changed, about 2.3 a second; a player repeats the others)."""
+    from .videogen import _decoded
+
+    frames = list(_decoded(TREE))
+
+    def at(t: float) -> np.ndarray:
+        return next(img for ft, img in reversed(frames) if ft <= t + 1e-6)
+
+    n = round(seconds * fps)
+    return encode_frames(dst, ((k / fps, at(start + k / fps)) for k in range(n)), fps=fps)
+
+
+@pytest.fixture(scope="session")
+def tree_parts(real_dir: Path) -> dict[str, Path]:
+    """Three 8 s stretches of one fixed camera's footage; they look the same."""
+    return {
+        "first": _stretch(real_dir / "tree-0.mp4", 0.0),
+        "next": _stretch(real_dir / "tree-8.mp4", 8.0),
+        "later": _stretch(real_dir / "tree-16.mp4", 16.0),
+    }
+
+
+def test_stretches_of_one_fixed_camera_are_told_apart_by_their_motion(
+    real_dir: Path, tree_parts: dict[str, Path], tmp_path: Path
+) -> None:
+    """The picture hardly changes, but the tree does not sway at the same times: a copy
+    matches its own stretch (small motions correlate), not the others, and a
+    repository holding two stretches names the right one, not "ambiguous"."""
+    from provenance.fingerprint import V2_MIN_MOTION_CORRELATION, compare_detail, mark_rivals
+    from provenance.repository import SQLiteRepository
+
+    from .videogen import reencode
+
+    fps = {k: compute(v) for k, v in tree_parts.items()}
+    copy = compute(reencode(tree_parts["first"], real_dir / "tree-0-crf35", crf=35))
+    match = compare(copy, fps["first"])
+    assert match is not None and match.still and match.motion_correlation is not None
+    assert match.motion_correlation >= V2_MIN_MOTION_CORRELATION
+    assert "motion correlation" in match.explain()
+    other, near = compare_detail(copy, fps["later"])
+    assert other is None
+    assert not mark_rivals([(0, match)], [near] if near else [])[0][1].ambiguous
+    # The stretch between them was never registered: it is no copy of either.
+    for registered in ("first", "later"):
+        assert compare(fps["next"], fps[registered]) is None
+    with SQLiteRepository(tmp_path / "repo.sqlite3") as repo:
+        first = repo.add(b"first", fps["first"], {"title": "first"})
+        repo.add(b"later", fps["later"], {"title": "later"})
+        found = repo.lookup(copy)
+        assert found and found[0][0].id == first.id and not found[0][1].ambiguous
+        assert repo.lookup(fps["next"]) == []
+
+
+def test_copy_cropped_on_two_sides_only_is_recovered(real_dir: Path) -> None:
+    """A re-post cut 10% off its left and top: the original's centre is off the copy's
+    centre, found through the copy's shifted views."""
+    from .videogen import _decoded
+
+    original = _clip(real_dir, "chelsea", "zoom-in")
+
+    def cut(img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        c = img[round(h * 0.1) :, round(w * 0.1) :]
+        return np.ascontiguousarray(c[: c.shape[0] // 2 * 2, : c.shape[1] // 2 * 2])
+
+    frames = ((t, cut(img)) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / "chelsea-cut-left-top.mp4", frames, fps=15, crf=28)
+    fp = compute(copy)
+    match = compare(fp, compute(original))
+    assert match is not None and match.zoomed and match.off_centre and not match.mirrored
+    assert "cropped off-centre" in match.explain()
+    # The shifted views are made for queries: never stored, never signed.
+    assert fp.shifted and VideoFingerprint.from_bytes(fp.to_bytes()).shifted == b""
+    assert VideoFingerprint.from_bytes(fp.to_bytes(shifted=True)).shifted == fp.shifted
+
+
 # -- decompression bombs ------------------------------------------------------------------
 
 

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
+from ._frozen import Value
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -62,16 +64,16 @@ _MAX_CBOR_ITEMS = 20_000
 _MAX_CERTS = 16
 
 
-@dataclass(frozen=True)
-class ProfileViolation:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class ProfileViolation(Value):
     """One rule of the C2PA claim-signer certificate profile that the certificate breaks."""
 
     rule: str  # short key: eku, key-usage, ca, validity
     message: str
 
 
-@dataclass(frozen=True)
-class ChainInfo:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class ChainInfo(Value):
     """A manifest's signing certificate chain (DER, leaf first) as found in its signature."""
 
     certs: tuple[bytes, ...]

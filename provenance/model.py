@@ -8,13 +8,12 @@ contract of DESIGN.md (``path``, ``verdict``, ``ai_generated``, ``signer``,
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
+
+from ._frozen import Value as _Value
 
 __all__ = [
     "Verdict",
@@ -111,60 +110,6 @@ _SEVERITY = [
 ]
 
 
-# The frozen result types share one __eq__, __hash__ and __repr__ (_Value) instead of
-# dataclass compiling three new ones for each class at import: the same semantics, ~10 ms
-# less of every command's start-up (14 classes; issue 19). Their __init__ and the frozen
-# __setattr__/__delattr__ are dataclass's own: @dataclass(frozen=True, eq=False, repr=False).
-_KEYS: dict[tuple[type, str], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
-
-
-def _key(cls: type, kind: str) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
-    """The names of cls's fields that take part in kind (compare, hash or repr) and a
-    function giving an instance's values of them, as a tuple."""
-    found = _KEYS.get((cls, kind))
-    if found is None:
-        fields = dataclasses.fields(cls)
-        if kind == "compare":
-            names = tuple(f.name for f in fields if f.compare)
-        elif kind == "hash":  # as dataclass: hash=None follows compare
-            names = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-        else:
-            names = tuple(f.name for f in fields if f.repr)
-        getter: Callable[[Any], tuple[Any, ...]]
-        if len(names) > 1:
-            getter = attrgetter(*names)
-        elif names:
-            one = attrgetter(names[0])
-            getter = lambda obj: (one(obj),)  # noqa: E731
-        else:
-            getter = lambda obj: ()  # noqa: E731
-        found = _KEYS[(cls, kind)] = (names, getter)
-    return found
-
-
-class _Value:
-    """Equality, hash and repr of the frozen result types, exactly as ``@dataclass`` makes
-    them: equal when of the same class with equal compared fields; the hash of those
-    fields; ``Name(field=value, ...)`` of the shown fields."""
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            key = _key(self.__class__, "compare")[1]
-            return key(self) == key(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(_key(self.__class__, "hash")[1](self))
-
-    @reprlib.recursive_repr()
-    def __repr__(self) -> str:
-        names, values = _key(self.__class__, "repr")
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, values(self), strict=True))
-        return f"{self.__class__.__qualname__}({inner})"
-
-
 def exit_code_for(verdicts: list[Verdict]) -> int:
     """The exit code for a run over several files: 0 only when every one is trusted."""
     if not verdicts:
@@ -173,6 +118,8 @@ def exit_code_for(verdicts: list[Verdict]) -> int:
     return EXIT_CODES[worst]
 
 
+# Frozen dataclasses whose __eq__, __hash__ and __repr__ come from _frozen.Value: the
+# same as dataclass's own, without compiling them anew per class at import (issue 19).
 @dataclass(frozen=True, eq=False, repr=False)
 class Signer(_Value):
     """Who signed a manifest, from its signing certificate."""

@@ -1,5 +1,5 @@
-"""The frozen result types share one __eq__/__hash__/__repr__ (model._Value): it must behave
-exactly as the methods ``@dataclass(frozen=True)`` would generate for each class."""
+"""The frozen dataclasses share one __eq__/__hash__/__repr__ (provenance._frozen.Value): it
+must behave exactly as the methods ``@dataclass(frozen=True)`` would generate for each class."""
 
 from __future__ import annotations
 
@@ -8,12 +8,23 @@ from typing import Any
 
 import pytest
 
-from provenance import model
+from provenance import _c2pa, _certprofile, model, trust
+from provenance._frozen import Value
 
+
+def _dataclasses(module: Any) -> list[type]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and dataclasses.is_dataclass(obj)
+        and obj.__module__ == module.__name__
+    ]
+
+
+MODEL = _dataclasses(model)
 CLASSES = [
-    obj
-    for obj in vars(model).values()
-    if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == model.__name__
+    c for m in (model, trust, _c2pa, _certprofile) for c in _dataclasses(m) if issubclass(c, Value)
 ]
 
 
@@ -31,9 +42,9 @@ def _values(cls: type, salt: str) -> dict[str, Any]:
 
 
 def test_every_result_type_uses_the_shared_methods() -> None:
-    assert len(CLASSES) >= 14
-    for cls in CLASSES:
-        assert issubclass(cls, model._Value), cls
+    assert len(MODEL) >= 14 and len(CLASSES) >= 20
+    for cls in MODEL:
+        assert issubclass(cls, Value), cls
         assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
@@ -53,7 +64,7 @@ def test_same_semantics_as_dataclass(cls: type) -> None:
         assert (ours == cls(**changed)) is (twin(**a) == twin(**changed)) is (not f.compare)
         assert (hash(ours) == hash(cls(**changed))) is (hash(theirs) == hash(twin(**changed)))
     with pytest.raises(dataclasses.FrozenInstanceError):
-        ours.path = "x"  # type: ignore[attr-defined]
+        ours.path = "x"
     assert dataclasses.replace(ours) == ours
 
 

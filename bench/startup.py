@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """CLI start-up: `provcheck --trust ROOT captured.mp4` (a 5.9 kB signed clip), per call.
 
-    .venv/bin/python bench/startup.py [--rounds 15] [--a TREE_A] [--b TREE_B] [--install]
+    .venv/bin/python bench/startup.py [--rounds 15] [--a TREE_A] [--b TREE_B] [--no-install]
 
 Each round runs, interleaved, ``python -c pass``, a raw c2pa-python Reader of the same
 file in a fresh interpreter (same trust anchor), and the CLI (``provcheck`` of this
 tree; with --a/--b the CLI of two source trees, e.g. a ``git archive`` of the commit
-before a change). With --install each tree is installed as a user would have it
-(``pip install --no-deps --target``, a wheel build, into a scratch venv whose other
-packages are this venv's) and its ``provcheck`` console script is run: no editable-install
-import hook (~20 ms of a dev venv's start-up that a wheel install does not have).
+before a change). Each tree is installed as a user has it (``pip install --no-deps
+--target``, a wheel build, into a scratch venv whose other packages are this venv's) and
+its ``provcheck`` console script is run: a dev venv's editable-install import hook costs
+~20 ms of every start-up that a wheel install does not have. --no-install runs the trees'
+sources in this venv instead (the hook's cost included).
 Wall time and CPU time (user + system, from ``os.wait4``) per call, medians and minimum;
 the bytecode cache is warmed first (a real install has .pyc files: PYTHONDONTWRITEBYTECODE
 is removed from the children's environment). CPU time is the steadier figure on a shared
@@ -86,7 +87,10 @@ def main() -> int:
     ap.add_argument("--a", help="source tree A (default: only this tree's provcheck)")
     ap.add_argument("--b", help="source tree B (default: this tree)")
     ap.add_argument(
-        "--install", action="store_true", help="run each tree's CLI from a wheel install"
+        "--install",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run each tree's CLI from a wheel install (default) or from its sources",
     )
     a = ap.parse_args()
     env = dict(os.environ)

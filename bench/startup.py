@@ -97,21 +97,25 @@ def main() -> int:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PROVCHECK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="provcheck-startup-")  # no trust
     args = ["--trust", str(ROOT), str(CLIP)]
-    ops: dict[str, list[str]] = {
-        "python -c pass": [PY, "-c", "pass"],
-        "raw c2pa Reader, fresh interpreter": [PY, "-c", RAW_READ, str(ROOT), str(CLIP)],
-    }
+    clis: dict[str, list[str]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="provcheck-startup-venvs-"))
     if a.install:
         trees = {"A": a.a, "B": a.b or str(REPO)} if a.a else {"": str(REPO)}
         for key, tree in trees.items():
             name = f"provcheck ({key}, wheel install)" if key else "provcheck (wheel install)"
-            ops[name] = [*install(tree, scratch / (key or "this")), *args]
+            clis[name] = [*install(tree, scratch / (key or "this")), *args]
     elif a.a:
-        ops["provcheck (A)"] = [PY, "-c", TREE_CLI, a.a, *args]
-        ops["provcheck (B)"] = [PY, "-c", TREE_CLI, a.b or str(REPO), *args]
+        clis["provcheck (A)"] = [PY, "-c", TREE_CLI, a.a, *args]
+        clis["provcheck (B)"] = [PY, "-c", TREE_CLI, a.b or str(REPO), *args]
     else:
-        ops["provcheck"] = [PY, "-m", "provcheck", *args]
+        clis["provcheck"] = [PY, "-m", "provcheck", *args]
+    # the baselines run on the CLI's interpreter (a scratch venv's: no editable hook)
+    py = next(iter(clis.values()))[0]
+    ops = {
+        "python -c pass": [py, "-c", "pass"],
+        "raw c2pa Reader, fresh interpreter": [py, "-c", RAW_READ, str(ROOT), str(CLIP)],
+        **clis,
+    }
     try:
         return measure(ops, env, a)
     finally:

@@ -13,6 +13,7 @@ flows one way: path -> media -> _c2pa -> _decode -> _judge -> inspection -> soft
 
     errors       the one error root, ProvenanceError, and its few children
     model        frozen result types: Report, Verdict, AIGeneration, Signer ...
+    _frozen      one __eq__/__hash__/__repr__ for the frozen dataclasses (cheaper imports)
     media        what a file is: the media-type table (family, capabilities), sniffing,
                  bounded BMFF box walks and the structural pre-check
     _files       reading caller-named files: regular files only, bounded

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import c2pa
 
+from ._frozen import Value
 from .errors import SigningError
 from .model import SIGNING_ALGORITHMS
 from .trust import TrustConfig
@@ -39,8 +40,8 @@ _SIGNER_EKUS = (
 )
 
 
-@dataclass(frozen=True)
-class ReadOptions:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class ReadOptions(Value):
     remote_manifests: bool = False
     ocsp: bool = False
 
@@ -391,8 +392,8 @@ SIGNING_ALGS = SIGNING_ALGORITHMS
 from .media import TIMED_BMFF_MIMES as _BMFF_MIMES  # noqa: E402  (the media-type table)
 
 
-@dataclass(frozen=True)
-class NativeSignerSpec:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class NativeSignerSpec(Value):
     """Either a PEM key (local) or a callback; the certificate chain is always PEM."""
 
     alg: str
@@ -432,8 +433,8 @@ def _detail(exc: Exception) -> str:
     return text.split(": ", 1)[1] if ": " in text else text
 
 
-@dataclass(frozen=True)
-class NativeIngredient:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class NativeIngredient(Value):
     json: dict[str, Any]
     mime: str
     stream: BinaryIO

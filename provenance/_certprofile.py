@@ -27,11 +27,14 @@ import hashlib
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from ._frozen import Value
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.serialization import Encoding
 
 __all__ = [
     "CLAIM_SIGNER_EKUS",
@@ -48,9 +51,10 @@ CLAIM_SIGNER_EKUS = {
     "1.3.6.1.4.1.62558.2.1": "c2pa-kp-claimSigning",
     "1.3.6.1.4.1.311.76.59.1.9": "Microsoft C2PA signing",
 }
+_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"  # id-kp-timeStamping
 _FORBIDDEN_EKUS = {
-    ExtendedKeyUsageOID.TIME_STAMPING.dotted_string: "timeStamping",
-    ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string: "OCSPSigning",
+    _TIME_STAMPING: "timeStamping",
+    "1.3.6.1.5.5.7.3.9": "OCSPSigning",  # id-kp-OCSPSigning
 }
 _ANY_EKU = "2.5.29.37.0"
 
@@ -58,19 +62,18 @@ _MAX_BOX_DEPTH = 8
 _MAX_CBOR_DEPTH = 16
 _MAX_CBOR_ITEMS = 20_000
 _MAX_CERTS = 16
-_DER = Encoding.DER
 
 
-@dataclass(frozen=True)
-class ProfileViolation:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class ProfileViolation(Value):
     """One rule of the C2PA claim-signer certificate profile that the certificate breaks."""
 
     rule: str  # short key: eku, key-usage, ca, validity
     message: str
 
 
-@dataclass(frozen=True)
-class ChainInfo:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class ChainInfo(Value):
     """A manifest's signing certificate chain (DER, leaf first) as found in its signature."""
 
     certs: tuple[bytes, ...]
@@ -411,10 +414,11 @@ def chains_to(chain: ChainInfo, anchors: Sequence[x509.Certificate]) -> bool:
         certs = [x509.load_der_x509_certificate(d) for d in chain.certs]
     except ValueError:
         return False
-    anchor_der = {a.public_bytes(_DER) for a in anchors}
+    der = _der_encoding()
+    anchor_der = {a.public_bytes(der) for a in anchors}
     try:
         for i, cert in enumerate(certs):
-            if cert.public_bytes(_DER) in anchor_der:
+            if cert.public_bytes(der) in anchor_der:
                 return True
             for a in anchors:
                 if a.subject == cert.issuer and _issued_by(cert, a):
@@ -424,6 +428,14 @@ def chains_to(chain: ChainInfo, anchors: Sequence[x509.Certificate]) -> bool:
     except ValueError:  # cryptography parses names lazily: a damaged issuer raises here
         return False
     return False
+
+
+def _der_encoding() -> Encoding:
+    # imported here: the serialization module costs ~8 ms of every verify's start-up
+    # (its SSH key parser), and only these rarer checks need it
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -493,19 +505,19 @@ def timestamp_certs(store: bytes | None) -> dict[str, list[x509.Certificate]]:
 def tsa_vouched(certs: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) -> bool:
     """Whether the token's time-stamping certificate is issued (directly or through the
     token's other certificates) by one of the TSA anchors."""
-    ts_oid = ExtendedKeyUsageOID.TIME_STAMPING.dotted_string
     leaves = []
     for c in certs:
         try:
             eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except (x509.ExtensionNotFound, ValueError):
             continue
-        if ts_oid in {o.dotted_string for o in eku}:
+        if _TIME_STAMPING in {o.dotted_string for o in eku}:
             leaves.append(c)
-    anchor_der = {a.public_bytes(_DER) for a in anchors}
+    der = _der_encoding()
+    anchor_der = {a.public_bytes(der) for a in anchors}
 
     def up(cert: x509.Certificate, depth: int) -> bool:
-        if cert.public_bytes(_DER) in anchor_der:
+        if cert.public_bytes(der) in anchor_der:
             return True
         if any(a.subject == cert.issuer and _issued_by(cert, a) for a in anchors):
             return True

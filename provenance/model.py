@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._frozen import Value as _Value
+
 __all__ = [
     "Verdict",
     "AIGeneration",
@@ -116,8 +118,10 @@ def exit_code_for(verdicts: list[Verdict]) -> int:
     return EXIT_CODES[worst]
 
 
-@dataclass(frozen=True)
-class Signer:
+# Frozen dataclasses whose __eq__, __hash__ and __repr__ come from _frozen.Value: the
+# same as dataclass's own, without compiling them anew per class at import (issue 19).
+@dataclass(frozen=True, eq=False, repr=False)
+class Signer(_Value):
     """Who signed a manifest, from its signing certificate."""
 
     common_name: str | None
@@ -147,8 +151,8 @@ class Signer:
         }
 
 
-@dataclass(frozen=True)
-class Timestamp:
+@dataclass(frozen=True, eq=False, repr=False)
+class Timestamp(_Value):
     """An RFC 3161 timestamp on a claim signature."""
 
     time: str | None
@@ -159,8 +163,8 @@ class Timestamp:
         return {"time": self.time, "authority": self.authority, "trusted": self.trusted}
 
 
-@dataclass(frozen=True)
-class Action:
+@dataclass(frozen=True, eq=False, repr=False)
+class Action(_Value):
     """One entry of a c2pa.actions assertion."""
 
     action: str
@@ -184,8 +188,8 @@ def _region_dict(region: tuple[float, float, float, float] | None) -> dict[str, 
     return dict(zip(("x", "y", "width", "height"), region, strict=True)) if region else None
 
 
-@dataclass(frozen=True)
-class AIPart:
+@dataclass(frozen=True, eq=False, repr=False)
+class AIPart(_Value):
     """One AI-made part of a clip, as a manifest declares it in an action's ``changes``:
     a time range, a spatial region (pixels) over a time range, or a whole track."""
 
@@ -223,8 +227,8 @@ class AIPart:
         }
 
 
-@dataclass(frozen=True)
-class VisibleLabelClaim:
+@dataclass(frozen=True, eq=False, repr=False)
+class VisibleLabelClaim(_Value):
     """A visible label burned into the picture, as a manifest records it (a
     ``c2pa.addedText`` action written by ``provenance.visible_label``)."""
 
@@ -250,8 +254,8 @@ class VisibleLabelClaim:
         }
 
 
-@dataclass(frozen=True)
-class Problem:
+@dataclass(frozen=True, eq=False, repr=False)
+class Problem(_Value):
     """One validation failure, with its C2PA status code and words a person understands."""
 
     code: str
@@ -268,8 +272,8 @@ class Problem:
         }
 
 
-@dataclass(frozen=True)
-class Assertion:
+@dataclass(frozen=True, eq=False, repr=False)
+class Assertion(_Value):
     """One assertion of a manifest, as data: its label and its content, bounded in size
     (long strings cut, binary data summarised as its length), for ``--detailed`` views."""
 
@@ -281,8 +285,8 @@ class Assertion:
         return {"label": self.label, "data": self.data, "truncated": self.truncated}
 
 
-@dataclass(frozen=True)
-class Identity:
+@dataclass(frozen=True, eq=False, repr=False)
+class Identity(_Value):
     """A CAWG identity assertion (``cawg.identity``): who the named actor is, as validated by
     the C2PA library. ``status``: ``verified`` (signature valid and the credential trusted,
     ``trusted_by`` says against what), ``signature valid, not trusted`` (the library checked
@@ -321,8 +325,8 @@ class Identity:
         }
 
 
-@dataclass(frozen=True)
-class Manifest:
+@dataclass(frozen=True, eq=False, repr=False)
+class Manifest(_Value):
     """One manifest of the chain: who signed it, what it did, and what it says about AI."""
 
     label: str
@@ -363,8 +367,8 @@ class Manifest:
         }
 
 
-@dataclass(frozen=True)
-class Ingredient:
+@dataclass(frozen=True, eq=False, repr=False)
+class Ingredient(_Value):
     """An ingredient of a manifest (e.g. the source photo of a generated video)."""
 
     title: str | None
@@ -401,8 +405,8 @@ class Ingredient:
         }
 
 
-@dataclass(frozen=True)
-class ContainedWork:
+@dataclass(frozen=True, eq=False, repr=False)
+class ContainedWork(_Value):
     """Someone's signed work inside this file: a parentOf/componentOf ingredient of the
     active manifest, with how much of it was used and whether its credentials hold."""
 
@@ -443,8 +447,8 @@ class ContainedWork:
         }
 
 
-@dataclass(frozen=True)
-class ContainerFacts:
+@dataclass(frozen=True, eq=False, repr=False)
+class ContainerFacts(_Value):
     """What MediaInfo reports about the container (context for a reviewer, not a verdict)."""
 
     container: str | None
@@ -479,8 +483,8 @@ class ContainerFacts:
         }
 
 
-@dataclass(frozen=True)
-class Recovered:
+@dataclass(frozen=True, eq=False, repr=False)
+class Recovered(_Value):
     """The signed original a stripped file was matched to in a manifest repository."""
 
     entry_id: str
@@ -509,8 +513,8 @@ class Recovered:
         }
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, eq=False, repr=False)
+class Report(_Value):
     """Everything provcheck learned about one file, with exactly one verdict."""
 
     path: str

@@ -34,6 +34,7 @@ from typing import Any
 from cryptography import x509
 
 from ._files import read_regular_file
+from ._frozen import Value
 from .errors import InsecureDownloadWarning, NetworkError, TrustConfigError
 
 __all__ = [
@@ -72,8 +73,8 @@ _PEM_CERT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class TrustSource:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class TrustSource(Value):
     """One PEM bundle of certificates with a label saying where it came from."""
 
     label: str
@@ -115,8 +116,8 @@ def load_pem_source(
     return TrustSource(label or p.stem, kind, pem, str(p), certs)
 
 
-@dataclass(frozen=True)
-class TrustConfig:
+@dataclass(frozen=True, eq=False, repr=False)  # _frozen.Value: eq, hash, repr
+class TrustConfig(Value):
     """What verification trusts. Empty by default: then nothing is ever `trusted`."""
 
     anchors: tuple[TrustSource, ...] = ()

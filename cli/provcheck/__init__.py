@@ -19,6 +19,6 @@ __all__ = ["main"]
 
 
 def main() -> None:
-    from .app import main as _main
+    from .__main__ import main as _main  # the console script's entry (its GC setting)
 
     _main()

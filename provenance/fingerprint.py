@@ -30,7 +30,10 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
    would be the original's centre had it been cropped from the left, right, top and
    bottom, and combinations), compared with the original's centre. They are made for
    queries and never stored.
-5. Nearly flat windows (black frames, fades) say nothing and are left out.
+5. A *motion signature* per window: how much each of 4x4 parts of the content changed
+   since the window before (16 bytes). It tells apart stretches of one fixed camera's
+   footage, which look the same but do not sway, flicker or pass at the same times.
+6. Nearly flat windows (black frames, fades) say nothing and are left out.
 
 :func:`compare` finds, over both orientations and playback speeds 0.9-1.1x, the time
 alignment under which most windows' hashes agree, then judges it on the descriptors:
@@ -38,8 +41,9 @@ the share of aligned windows whose descriptors agree (cosine), and -- when eithe
 moves -- whether both change the same way over time (temporal correlation of the
 descriptors once each clip's mean is removed: two clips on one static background, or
 one photo animated with two different motions, agree frame by frame but not in how
-they change). A clip in which nothing moves is matched on its content alone, with a
-stricter threshold. The :class:`Match` says which orientation and speed matched,
+they change). When both clips move, their motion signatures must agree too, and agree
+best at this alignment. A clip in which nothing moves is matched on its content alone,
+with a stricter threshold. The :class:`Match` says which orientation and speed matched,
 where, and how closely.
 
 Every match also carries its ``closeness`` (the mean descriptor cosine over the aligned

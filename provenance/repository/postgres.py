@@ -390,7 +390,7 @@ class PostgresRepository(_StoreBase):
                     (bad,),
                 )
                 skipped = tuple(str(r[0]) for r in cur.fetchall())
-        return LookupResult(tuple(matches), len(seen), postings, skipped)
+        return LookupResult(tuple(matches), len(seen), postings, skipped, verified.compared)
 
     def scan(
         self, fingerprint: VideoFingerprint, limit: int = 10
@@ -403,7 +403,10 @@ class PostgresRepository(_StoreBase):
                 "SELECT rowid, algorithm, fingerprint FROM provcheck_entries"
             ).fetchall()
             found = _best(
-                fingerprint, ((int(str(r[0])), str(r[1]), _bytes(r[2])) for r in rows), limit
+                fingerprint,
+                ((int(str(r[0])), str(r[1]), _bytes(r[2])) for r in rows),
+                limit,
+                prefilter=False,
             )
             return self._entries(cur, found)
 

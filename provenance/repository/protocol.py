@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, runtime_checkable
 
 from ..errors import ProvenanceError
 from ..fingerprint import (
@@ -24,8 +25,13 @@ from ..fingerprint import (
     mark_rivals,
     query_hashes,
     rank_key,
+    worth_comparing,
 )
 from ..model import AIGeneration
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "BANDS",
@@ -126,9 +132,10 @@ class LookupResult:
     """The matches of a lookup and how much of the store it had to touch."""
 
     matches: tuple[tuple[Entry, Match], ...]
-    candidates: int  # entries whose fingerprints were compared
+    candidates: int  # entries the index search chose (all of them prefiltered)
     postings: int  # index rows read
     skipped: tuple[str, ...] = ()  # ids of candidates whose stored fingerprint is corrupt
+    compared: int = 0  # candidates compared in full (the others provably could not match)
 
 
 @runtime_checkable
@@ -384,6 +391,20 @@ def _top_candidates(
     return [row for _, row in ranked[: _candidate_count(limit)]]
 
 
+def _top_entries(
+    entries: npt.NDArray[np.int64], limit: int, least: int = MIN_SHARED
+) -> builtins.list[int]:
+    """:func:`_top_candidates` from the postings themselves: one entry (row number)
+    per index row read, counted with NumPy."""
+    import numpy as np
+
+    rows, shared = np.unique(entries, return_counts=True)
+    keep = shared >= least
+    rows, shared = rows[keep], shared[keep]
+    order = np.lexsort((rows, -shared))[: _candidate_count(limit)]  # most shared, then oldest
+    return [int(r) for r in rows[order]]
+
+
 def _candidate_count(limit: int) -> int:
     return max(MAX_CANDIDATES, 4 * limit)
 
@@ -394,6 +415,7 @@ class _Verified:
 
     found: builtins.list[tuple[int, Match]] = field(default_factory=builtins.list)
     near: builtins.list[tuple[float, float, float]] = field(default_factory=builtins.list)
+    compared: int = 0  # fingerprints compared in full
 
 
 def _best(
@@ -402,22 +424,30 @@ def _best(
     limit: int,
     skipped: builtins.list[int] | None = None,
     verified: _Verified | None = None,
+    *,
+    prefilter: bool = True,
 ) -> builtins.list[tuple[int, Match]]:
     """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
     as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
     The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
     originals that match as closely, or narrowly miss, so that none of them is named.
-    ``verified`` carries earlier comparisons of the same query (a second search)."""
+    ``verified`` carries earlier comparisons of the same query (a second search).
+    ``prefilter`` skips, in one vectorised pass, the rows that provably neither match
+    nor narrowly miss (:func:`~provenance.fingerprint.worth_comparing`): the result is
+    the same, only cheaper; the brute-force ``scan`` references compare everything."""
     seen = verified if verified is not None else _Verified()
-    for row, algorithm, blob in rows:
-        if algorithm != fingerprint.algorithm:
-            continue
+    rows = [r for r in rows if r[1] == fingerprint.algorithm]
+    if prefilter:
+        # Candidates that provably neither match nor narrowly miss change nothing.
+        rows = list(itertools.compress(rows, worth_comparing(fingerprint, [r[2] for r in rows])))
+    for row, _, blob in rows:
         try:
             stored = VideoFingerprint.from_bytes(bytes(blob))
         except FingerprintError:
             if skipped is not None:
                 skipped.append(row)
             continue
+        seen.compared += 1
         match, close = compare_detail(fingerprint, stored)
         if match is not None:
             seen.found.append((row, match))

@@ -1240,7 +1240,22 @@ def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None
     return slots.astype(np.int64), bytes(body[:half]), bytes(body[half:])
 
 
-def worth_comparing(query: VideoFingerprint, blobs: Sequence[bytes]) -> list[bool]:
+def stored_hashes(fp: VideoFingerprint) -> bytes | None:
+    """What a repository may keep beside a v2 fingerprint with descriptors so that
+    :func:`worth_comparing` need not derive them: its hashes, then its zoomed hashes,
+    8 bytes big-endian each. None for other fingerprints."""
+    import numpy as np
+
+    if fp.algorithm != ALGORITHM_V2 or not fp.descriptors:
+        return None
+    return np.array(fp.hashes + fp.zoomed_hashes, dtype=">u8").tobytes()
+
+
+def worth_comparing(
+    query: VideoFingerprint,
+    blobs: Sequence[bytes],
+    hashes: Sequence[bytes | None] | None = None,
+) -> list[bool]:
     """For stored v2 fingerprints (their bytes), False where :func:`compare_detail` of
     ``query`` with it provably gives ``(None, None)``: no match and no near miss.
 
@@ -1250,33 +1265,51 @@ def worth_comparing(query: VideoFingerprint, blobs: Sequence[bytes]) -> list[boo
     orientation, view and speed reaches that. True for everything else, including
     bytes it does not read itself (they go through the full path, errors and all).
     Saves a repository the parse and comparison of most chance candidates.
+    ``hashes`` (per blob, optional) are its :func:`stored_hashes`; where one is
+    missing or of the wrong size they are derived from the descriptors.
     """
     import numpy as np
 
     keep = [True] * len(blobs)
     if query.algorithm != ALGORITHM_V2 or not query.hashes:
         return keep
-    layouts = [_v2_layout(bytes(b)) for b in blobs]
-    # One group per (blob, view): its hashes, slots and sample count.
-    descs: list[bytes] = []
+    # One group per (blob, view): its slots; its hashes as stored, or its descriptors.
     slots: list[npt.NDArray[np.int64]] = []
     owner: list[int] = []
-    for i, layout in enumerate(layouts):
+    given: list[npt.NDArray[np.uint64] | None] = []
+    derive: list[bytes] = []
+    for i, blob in enumerate(blobs):
+        layout = _v2_layout(bytes(blob)) if isinstance(blob, bytes | bytearray) else None
         if layout is None:
             continue
         s, desc, zoomed = layout
-        descs.append(desc)
-        slots.append(s)
-        owner.append(i)
-        if zoomed and query.descriptors:
-            descs.append(zoomed)
+        views = [desc, zoomed] if zoomed and query.descriptors else [desc]
+        known = hashes[i] if hashes is not None else None
+        if not isinstance(known, bytes) or len(known) != 8 * len(s) * (2 if zoomed else 1):
+            known = None  # not what stored_hashes() makes of this fingerprint
+        for v, data in enumerate(views):
             slots.append(s)
             owner.append(i)
+            if known is None:
+                given.append(None)
+                derive.append(data)
+            else:
+                part = np.frombuffer(known, dtype=">u8")[v * len(s) : (v + 1) * len(s)]
+                given.append(part.astype(np.uint64))
     if not owner:
         return keep
     for i in set(owner):
         keep[i] = False
-    hb = np.array(_hashes_of(b"".join(descs)), dtype=np.uint64)
+    derived = np.array(_hashes_of(b"".join(derive)), dtype=np.uint64)
+    parts: list[npt.NDArray[np.uint64]] = []
+    at = 0
+    for s, known_part in zip(slots, given, strict=True):
+        if known_part is None:
+            parts.append(derived[at : at + len(s)])
+            at += len(s)
+        else:
+            parts.append(known_part)
+    hb = np.concatenate(parts)
     sb = np.concatenate(slots)
     sizes = np.array([len(s) for s in slots], dtype=np.int64)
     group = np.repeat(np.arange(len(slots), dtype=np.int64), sizes)

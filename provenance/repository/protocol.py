@@ -25,6 +25,7 @@ from ..fingerprint import (
     mark_rivals,
     query_hashes,
     rank_key,
+    stored_hashes,
     worth_comparing,
 )
 from ..model import AIGeneration
@@ -50,7 +51,8 @@ __all__ = [
     "index_keys",
 ]
 
-SCHEMA_VERSION = 1  # the layout every backend writes; older layouts are migrated
+SCHEMA_VERSION = 2  # the layout every backend writes; older layouts are migrated
+# 2: entries keep their fingerprint's hashes (fingerprint.stored_hashes) for the prefilter
 BANDS = 4  # 16-bit substrings per 64-bit sample hash
 MAX_CANDIDATES = 32  # entries verified per lookup (4 x limit when that is more)
 MIN_SHARED = 2  # index keys an entry must share with the query to be verified
@@ -309,6 +311,7 @@ class _Prepared:
     blob: bytes
     summary_json: str
     keys: tuple[int, ...]
+    hashes: bytes | None  # fingerprint.stored_hashes(): the prefilter need not derive them
 
 
 def _prepare(
@@ -332,7 +335,15 @@ def _prepare(
         blob = fingerprint.to_bytes()
     except FingerprintError as exc:
         raise RepositoryError(f"entry {eid}: {exc}") from exc
-    return _Prepared(eid, data, fingerprint, blob, summary_json, tuple(index_keys(fingerprint)))
+    return _Prepared(
+        eid,
+        data,
+        fingerprint,
+        blob,
+        summary_json,
+        tuple(index_keys(fingerprint)),
+        stored_hashes(fingerprint),
+    )
 
 
 def _decode_summary(text: object) -> tuple[Summary, str | None]:
@@ -418,16 +429,21 @@ class _Verified:
     compared: int = 0  # fingerprints compared in full
 
 
+# A candidate as the backends read it: (row number, algorithm, fingerprint bytes, the
+# stored hashes or None).
+_Row: TypeAlias = tuple[int, str, bytes, bytes | None]
+
+
 def _best(
     fingerprint: VideoFingerprint,
-    rows: Iterable[tuple[int, str, bytes]],
+    rows: Iterable[_Row],
     limit: int,
     skipped: builtins.list[int] | None = None,
     verified: _Verified | None = None,
     *,
     prefilter: bool = True,
 ) -> builtins.list[tuple[int, Match]]:
-    """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
+    """Compare ``(row, algorithm, fingerprint, hashes)`` rows with the query: the best ``limit``
     as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
     The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
     originals that match as closely, or narrowly miss, so that none of them is named.
@@ -439,8 +455,9 @@ def _best(
     rows = [r for r in rows if r[1] == fingerprint.algorithm]
     if prefilter:
         # Candidates that provably neither match nor narrowly miss change nothing.
-        rows = list(itertools.compress(rows, worth_comparing(fingerprint, [r[2] for r in rows])))
-    for row, _, blob in rows:
+        keep = worth_comparing(fingerprint, [r[2] for r in rows], [r[3] for r in rows])
+        rows = list(itertools.compress(rows, keep))
+    for row, _, blob, _ in rows:
         try:
             stored = VideoFingerprint.from_bytes(bytes(blob))
         except FingerprintError:

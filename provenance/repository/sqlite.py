@@ -33,6 +33,7 @@ from .protocol import (
     _new_entry,
     _prepare,
     _Prepared,
+    _Row,
     _StoreBase,
     _top_entries,
     _Verified,
@@ -69,6 +70,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (key, entry)
         ) WITHOUT ROWID""",
     ),
+    # Each entry's sample hashes (fingerprint.stored_hashes), so that the lookup's
+    # prefilter need not derive them; NULL for entries stored before (derived then).
+    2: ("ALTER TABLE entries ADD COLUMN hashes BLOB",),
 }
 
 
@@ -264,9 +268,9 @@ class SQLiteRepository(_StoreBase):
             return stored, None
         added = time.time()
         cur = conn.execute(
-            "INSERT INTO entries (id, manifest, algorithm, fingerprint, summary, added)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (p.id, p.manifest, p.fingerprint.algorithm, p.blob, p.summary_json, added),
+            "INSERT INTO entries (id, manifest, algorithm, fingerprint, summary, added, hashes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (p.id, p.manifest, p.fingerprint.algorithm, p.blob, p.summary_json, added, p.hashes),
         )
         return _new_entry(p, added), cur.lastrowid
 
@@ -324,7 +328,7 @@ class SQLiteRepository(_StoreBase):
 
         def candidates(
             conn: sqlite3.Connection, keys: builtins.list[int], seen: set[int], least: int
-        ) -> builtins.list[tuple[int, str, bytes]]:
+        ) -> builtins.list[_Row]:
             nonlocal postings
             # Each key's postings come back as one comma-separated string: a row per
             # posting through Python (or a GROUP BY in SQLite) costs several times more.
@@ -344,12 +348,13 @@ class SQLiteRepository(_StoreBase):
             postings += len(entries)
             top = [row for row in _top_entries(entries, limit, least) if row not in seen]
             seen.update(top)
-            rows: builtins.list[tuple[int, str, bytes]] = []
+            rows: builtins.list[_Row] = []
             for i in range(0, len(top), _CHUNK):
                 chunk = top[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows += conn.execute(
-                    f"SELECT rowid, algorithm, fingerprint FROM entries WHERE rowid IN ({marks})",
+                    "SELECT rowid, algorithm, fingerprint, hashes FROM entries"
+                    f" WHERE rowid IN ({marks})",
                     chunk,
                 ).fetchall()
             return rows
@@ -378,7 +383,7 @@ class SQLiteRepository(_StoreBase):
         """Compare against every entry, ignoring the index: the brute-force reference
         that tests and benchmarks measure :meth:`lookup` against. O(entries)."""
         with self._errors("read"), self._snapshot() as conn:
-            rows = conn.execute("SELECT rowid, algorithm, fingerprint FROM entries")
+            rows = conn.execute("SELECT rowid, algorithm, fingerprint, NULL FROM entries")
             return self._entries(conn, _best(fingerprint, rows, limit, prefilter=False))
 
     @staticmethod

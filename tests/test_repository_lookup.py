@@ -220,3 +220,18 @@ def test_a_schema_1_repository_is_migrated_and_answers_the_same(spec: str) -> No
         after = [repo.search(q, limit=5) for q in queries]
     with open_repository(spec) as repo:
         assert [repo.scan(q, limit=5) for q in queries[:6]] == [list(r.matches) for r in after[:6]]
+
+
+def test_index_keys_are_the_distinct_band_values_sorted() -> None:
+    from provenance.fingerprint import query_hashes
+    from provenance.repository import index_keys
+
+    for fp in _library(40, 10):
+        for query in (False, True):
+            hashes = query_hashes(fp) if query else fp.hashes + fp.zoomed_hashes
+            expected = sorted(
+                {(b << 16) | ((h >> (16 * b)) & 0xFFFF) for h in hashes for b in range(4)}
+            )
+            got = index_keys(fp, query=query)
+            assert got == expected and all(type(k) is int for k in got)
+    assert index_keys(VideoFingerprint(ALGORITHM_V2, (), (), 0.0)) == []

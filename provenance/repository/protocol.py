@@ -277,10 +277,14 @@ def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtin
     a mirrored copy finds its original through every band, not only the two that a
     mirror leaves alone.
     """
+    import numpy as np
+
     # A stored v2 entry is also indexed by its zoomed hashes, so cropped copies find it.
     hashes = query_hashes(fingerprint) if query else fingerprint.hashes + fingerprint.zoomed_hashes
-    keys = {(band << 16) | ((h >> (16 * band)) & 0xFFFF) for h in hashes for band in range(BANDS)}
-    return sorted(keys)
+    h = np.array(hashes, dtype=np.uint64)
+    bands = np.arange(BANDS, dtype=np.uint64)
+    keys = (bands << np.uint64(16)) | ((h[:, None] >> (np.uint64(16) * bands)) & np.uint64(0xFFFF))
+    return list(np.unique(keys).tolist())
 
 
 # -- shared by the backends -------------------------------------------------------------

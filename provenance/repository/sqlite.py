@@ -240,21 +240,24 @@ class SQLiteRepository(_StoreBase):
 
     def add_many(self, items: Iterable[NewEntry]) -> builtins.list[Entry]:
         """:meth:`add` for many (manifest, fingerprint, summary, id) at once: one transaction."""
+        import numpy as np
+
         prepared = [_prepare(*item) for item in items]
         out: builtins.list[Entry] = []
-        postings: builtins.list[int] = []  # key << 40 | rowid: sorts fast as plain ints
+        postings = []  # per new entry: key << 40 | rowid, which sorts as (key, rowid)
         with self._errors("write to"), self._transaction() as conn:
             for p in prepared:
                 entry, rowid = self._add_one(conn, p)
                 out.append(entry)
                 if rowid is not None:
-                    postings.extend((key << 40) | rowid for key in p.keys)
-            # In key order the B-tree fills front to back instead of at random pages.
-            postings.sort()
-            conn.executemany(
-                "INSERT OR IGNORE INTO hash_index (key, entry) VALUES (?, ?)",
-                ((p >> 40, p & _ROWID_MASK) for p in postings),
-            )
+                    postings.append((np.array(p.keys, dtype=np.int64) << 40) | rowid)
+            if postings:
+                # In key order the B-tree fills front to back instead of at random pages.
+                merged = np.sort(np.concatenate(postings))
+                conn.executemany(
+                    "INSERT OR IGNORE INTO hash_index (key, entry) VALUES (?, ?)",
+                    zip((merged >> 40).tolist(), (merged & _ROWID_MASK).tolist(), strict=True),
+                )
         return out
 
     def _add_one(self, conn: sqlite3.Connection, p: _Prepared) -> tuple[Entry, int | None]:

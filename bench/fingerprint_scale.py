@@ -3,6 +3,8 @@
 
     python bench/fingerprint_scale.py                 # 100,000 entries (a few minutes)
     python bench/fingerprint_scale.py --entries 10000 # smaller
+    python bench/fingerprint_scale.py --entries 20000 --db r.sqlite3         # keep the file
+    python bench/fingerprint_scale.py --entries 20000 --db r.sqlite3 --reuse # lookups only
 
 Inserts synthetic fingerprints shaped like real ones (each sample a step away from the
 previous one, 20-120 samples = 5-30 s clips; v2, the default, with descriptors and
@@ -12,7 +14,9 @@ times ``lookup`` for queries that are noisy or trimmed copies of stored entries 
 for queries matching nothing, and in the same run times two brute-force references:
 ``SQLiteRepository.scan`` (read and compare every entry) and an in-memory NumPy scan
 (all sample hashes preloaded; Hamming distance of every query sample to every stored
-sample). Prints latency median/p95 in ms, recall, and the ratios.
+sample). Prints latency median/p95 in ms, recall, the ratios, and per lookup the
+candidates the index chose, how many of them the vote prefilter left to compare in full
+(:func:`provenance.fingerprint.worth_comparing`) and the index rows read.
 """
 
 from __future__ import annotations

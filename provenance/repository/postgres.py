@@ -11,7 +11,8 @@ For many signing processes on many machines. Needs the ``postgres`` extra
   one transaction, its ids taken in sorted order (no lock-order deadlock between batches).
 - Lookup: the multi-index hash search runs in the database: one index-only range scan
   of the ``(key, entry)`` primary key per query band, grouped and ranked by SQL; only
-  the few best candidates' fingerprints come back to be compared.
+  the few best candidates' fingerprints (and their stored sample hashes, schema 2) come
+  back, and only those the vote prefilter cannot rule out are compared in full.
 """
 
 from __future__ import annotations

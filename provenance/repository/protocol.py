@@ -456,11 +456,12 @@ def _best(
     nor narrowly miss (:func:`~provenance.fingerprint.worth_comparing`): the result is
     the same, only cheaper; the brute-force ``scan`` references compare everything."""
     seen = verified if verified is not None else _Verified()
-    rows = [r for r in rows if r[1] == fingerprint.algorithm]
+    rows = (r for r in rows if r[1] == fingerprint.algorithm)  # a scan streams: never a list
     if prefilter:
         # Candidates that provably neither match nor narrowly miss change nothing.
-        keep = worth_comparing(fingerprint, [r[2] for r in rows], [r[3] for r in rows])
-        rows = list(itertools.compress(rows, keep))
+        chosen = builtins.list(rows)
+        keep = worth_comparing(fingerprint, [r[2] for r in chosen], [r[3] for r in chosen])
+        rows = itertools.compress(chosen, keep)
     for row, _, blob, _ in rows:
         try:
             stored = VideoFingerprint.from_bytes(bytes(blob))

@@ -3,6 +3,8 @@
 
     python bench/fingerprint_scale.py                 # 100,000 entries (a few minutes)
     python bench/fingerprint_scale.py --entries 10000 # smaller
+    python bench/fingerprint_scale.py --entries 20000 --db r.sqlite3         # keep the file
+    python bench/fingerprint_scale.py --entries 20000 --db r.sqlite3 --reuse # lookups only
 
 Inserts synthetic fingerprints shaped like real ones (each sample a step away from the
 previous one, 20-120 samples = 5-30 s clips; v2, the default, with descriptors and
@@ -12,12 +14,15 @@ times ``lookup`` for queries that are noisy or trimmed copies of stored entries 
 for queries matching nothing, and in the same run times two brute-force references:
 ``SQLiteRepository.scan`` (read and compare every entry) and an in-memory NumPy scan
 (all sample hashes preloaded; Hamming distance of every query sample to every stored
-sample). Prints latency median/p95 in ms, recall, and the ratios.
+sample). Prints latency median/p95 in ms, recall, the ratios, and per lookup the
+candidates the index chose, how many of them the vote prefilter left to compare in full
+(:func:`provenance.fingerprint.worth_comparing`) and the index rows read.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import random
@@ -121,9 +126,16 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200, help="indexed lookups (half positive)")
     ap.add_argument("--scans", type=int, default=5, help="brute-force SQLite scans to time")
+    ap.add_argument("--numpy-queries", type=int, default=20, help="in-memory NumPy scans to time")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--algorithm", default=ALGORITHM, choices=(ALGORITHM_V2, ALGORITHM_V1))
     ap.add_argument("--db", type=Path, help="repository file (default: a temporary one)")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --db: if it already holds --entries entries (made by this script with "
+        "the same --seed), skip the insertion and time the lookups only",
+    )
     args = ap.parse_args()
 
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
@@ -136,25 +148,33 @@ def main() -> None:
     path = args.db or Path(tmp.name) / "manifests.sqlite3"
     repo = SQLiteRepository(path)
 
+    reuse = args.reuse and len(repo) == args.entries
     t0 = time.perf_counter()
     stored: list[VideoFingerprint] = []
     batch = 5000
     for start in range(0, args.entries, batch):
         fps = [random_walk(rng, args.algorithm) for _ in range(min(batch, args.entries - start))]
         stored.extend(fps)
-        repo.add_many(
-            (f"manifest {start + i}".encode(), fp, {"n": start + i}, None)
-            for i, fp in enumerate(fps)
-        )
+        if not reuse:
+            repo.add_many(
+                (f"manifest {start + i}".encode(), fp, {"n": start + i}, None)
+                for i, fp in enumerate(fps)
+            )
     insert_s = time.perf_counter() - t0
     rows = repo._db.execute("SELECT COUNT(*) FROM hash_index").fetchone()[0]
     samples = sum(len(fp.hashes) for fp in stored)
     size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
-    print(
-        f"\ninserted {len(repo):,} entries ({samples:,} samples, {rows:,} index rows) "
-        f"in {insert_s:.1f} s ({len(repo) / insert_s:,.0f} entries/s); "
-        f"file {size_mb:,.0f} MB"
-    )
+    if reuse:
+        print(
+            f"\nreused {path} ({len(repo):,} entries, {samples:,} samples, {rows:,} index rows; "
+            f"not inserted, not timed); file {size_mb:,.0f} MB"
+        )
+    else:
+        print(
+            f"\ninserted {len(repo):,} entries ({samples:,} samples, {rows:,} index rows) "
+            f"in {insert_s:.1f} s ({len(repo) / insert_s:,.0f} entries/s); "
+            f"file {size_mb:,.0f} MB"
+        )
 
     positives = [rng.randrange(len(stored)) for _ in range(args.queries // 2)]
     queries: list[tuple[VideoFingerprint, int | None]] = [
@@ -166,6 +186,7 @@ def main() -> None:
 
     latencies: list[float] = []
     candidates: list[int] = []
+    compared: list[int] = []
     postings: list[int] = []
     hits = false_hits = 0
     for query, target in queries:
@@ -173,6 +194,7 @@ def main() -> None:
         result = repo.search(query, limit=5)
         latencies.append((time.perf_counter() - t) * 1000)
         candidates.append(result.candidates)
+        compared.append(result.compared)
         postings.append(result.postings)
         ids = [e.summary["n"] for e, _ in result.matches]
         if target is not None and ids[:1] == [target]:
@@ -196,7 +218,7 @@ def main() -> None:
     all_hashes = np.fromiter((h for fp in stored for h in fp.hashes), dtype=np.uint64)
     owner = np.repeat(np.arange(len(stored)), [len(fp.hashes) for fp in stored])
     numpy_ms: list[float] = []
-    for query, _ in queries[:20]:
+    for query, _ in queries[: args.numpy_queries]:
         t = time.perf_counter()
         near = np.zeros(len(all_hashes), dtype=bool)
         for h in query.hashes:
@@ -205,8 +227,8 @@ def main() -> None:
         numpy_ms.append((time.perf_counter() - t) * 1000)
 
     med, p95 = statistics.median(latencies), pct(latencies, 95)
-    scan_med = statistics.median(scan_ms)
-    numpy_med = statistics.median(numpy_ms)
+    scan_med = statistics.median(scan_ms) if scan_ms else math.nan
+    numpy_med = statistics.median(numpy_ms) if numpy_ms else math.nan
     print(f"\n{'method':<46} {'median ms':>10} {'p95 ms':>10} {'runs':>6}")
     print(
         f"{'indexed lookup (multi-index hashing + verify)':<46} {med:>10.2f} {p95:>10.2f} "
@@ -214,11 +236,11 @@ def main() -> None:
     )
     print(
         f"{'brute force: SQLite scan + compare every entry':<46} {scan_med:>10.1f} "
-        f"{pct(scan_ms, 95):>10.1f} {len(scan_ms):>6}"
+        f"{pct(scan_ms, 95) if scan_ms else math.nan:>10.1f} {len(scan_ms):>6}"
     )
     print(
         f"{'brute force: in-memory NumPy Hamming scan':<46} {numpy_med:>10.1f} "
-        f"{pct(numpy_ms, 95):>10.1f} {len(numpy_ms):>6}"
+        f"{pct(numpy_ms, 95) if numpy_ms else math.nan:>10.1f} {len(numpy_ms):>6}"
     )
     print(
         f"\nspeed-up of the index: {scan_med / med:,.0f}x vs the SQLite scan, "
@@ -230,9 +252,10 @@ def main() -> None:
         f"{agree}/{len(scan_ms)}"
     )
     print(
-        f"per lookup: median {statistics.median(candidates):.0f} candidates verified "
-        f"(of {len(stored):,} entries), median {statistics.median(postings):,.0f} index rows "
-        f"read (of {rows:,})"
+        f"per lookup: median {statistics.median(candidates):.0f} candidates "
+        f"(of {len(stored):,} entries), of which median {statistics.median(compared):.0f} "
+        f"(mean {statistics.mean(compared):.1f}) compared in full after the vote prefilter; "
+        f"median {statistics.median(postings):,.0f} index rows read (of {rows:,})"
     )
     repo.close()
     tmp.cleanup()

@@ -1472,3 +1472,146 @@ def from_soft_binding(data: dict[str, Any]) -> VideoFingerprint | None:
     if fp.algorithm != body.get("alg"):
         raise FingerprintError("soft binding value is not of the algorithm it names")
     return fp
+
+
+# -- repository prefilter ----------------------------------------------------------------
+
+
+_PREFILTER_CELLS = 1 << 20  # query x stored sample pairs compared per block
+
+
+def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None:
+    """A stored v2 fingerprint with descriptors as (slots, descriptors, zoomed), read
+    without computing its hashes; None unless :meth:`VideoFingerprint.from_bytes`
+    would read it as exactly that (anything else is left to it)."""
+    import numpy as np
+
+    if blob[:4] != _MAGIC2 or len(blob) < _HEADER2.size:
+        return None
+    _, period_ms, _, count, flags = _HEADER2.unpack_from(blob)
+    if period_ms != round(SAMPLE_PERIOD * 1000) or flags not in (
+        _HAS_DESCRIPTORS,
+        _HAS_DESCRIPTORS | _HAS_ZOOMED,
+    ):
+        return None
+    nbitmap = (count + 7) // 8
+    bitmap = blob[_HEADER2.size : _HEADER2.size + nbitmap]
+    if not count or len(bitmap) != nbitmap:
+        return None
+    slots = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8))[:count])
+    per_slot = 2 * _HALF * (2 if flags & _HAS_ZOOMED else 1)
+    body = blob[_HEADER2.size + nbitmap :]
+    if not len(slots) or slots[-1] != count - 1 or len(body) != per_slot * len(slots):
+        return None
+    half = 2 * _HALF * len(slots)
+    return slots.astype(np.int64), bytes(body[:half]), bytes(body[half:])
+
+
+def stored_hashes(fp: VideoFingerprint) -> bytes | None:
+    """What a repository may keep beside a v2 fingerprint with descriptors so that
+    :func:`worth_comparing` need not derive them: its hashes, then its zoomed hashes,
+    8 bytes big-endian each. None for other fingerprints."""
+    import numpy as np
+
+    if fp.algorithm != ALGORITHM_V2 or not fp.descriptors:
+        return None
+    return np.array(fp.hashes + fp.zoomed_hashes, dtype=">u8").tobytes()
+
+
+def worth_comparing(
+    query: VideoFingerprint,
+    blobs: Sequence[bytes],
+    hashes: Sequence[bytes | None] | None = None,
+) -> list[bool]:
+    """For stored v2 fingerprints (their bytes), False where :func:`compare_detail` of
+    ``query`` with it provably gives ``(None, None)``: no match and no near miss.
+
+    :func:`_compare_v2` tries only alignments that at least ``V2_MIN_MATCHES / 2``
+    hash votes point to; this computes the same votes (same pairs, same weights,
+    same bins) for all the blobs at once, vectorised, and says False only where no
+    orientation, view and speed reaches that. True for everything else, including
+    bytes it does not read itself (they go through the full path, errors and all).
+    Saves a repository the parse and comparison of most chance candidates.
+    ``hashes`` (per blob, optional) are its :func:`stored_hashes`; where one is
+    missing or of the wrong size they are derived from the descriptors.
+    """
+    import numpy as np
+
+    keep = [True] * len(blobs)
+    if query.algorithm != ALGORITHM_V2 or not query.hashes:
+        return keep
+    # One group per (blob, view): its slots; its hashes as stored, or its descriptors.
+    slots: list[npt.NDArray[np.int64]] = []
+    owner: list[int] = []
+    given: list[npt.NDArray[np.uint64] | None] = []
+    derive: list[bytes] = []
+    for i, blob in enumerate(blobs):
+        layout = _v2_layout(bytes(blob)) if isinstance(blob, bytes | bytearray) else None
+        if layout is None:
+            continue
+        s, desc, zoomed = layout
+        views = [desc, zoomed] if zoomed and query.descriptors else [desc]
+        known = hashes[i] if hashes is not None else None
+        if not isinstance(known, bytes) or len(known) != 8 * len(s) * (2 if zoomed else 1):
+            known = None  # not what stored_hashes() makes of this fingerprint
+        for v, data in enumerate(views):
+            slots.append(s)
+            owner.append(i)
+            if known is None:
+                given.append(None)
+                derive.append(data)
+            else:
+                part = np.frombuffer(known, dtype=">u8")[v * len(s) : (v + 1) * len(s)]
+                given.append(part.astype(np.uint64))
+    if not owner:
+        return keep
+    for i in set(owner):
+        keep[i] = False
+    derived = np.array(_hashes_of(b"".join(derive)), dtype=np.uint64)
+    parts: list[npt.NDArray[np.uint64]] = []
+    at = 0
+    for s, known_part in zip(slots, given, strict=True):
+        if known_part is None:
+            parts.append(derived[at : at + len(s)])
+            at += len(s)
+        else:
+            parts.append(known_part)
+    hb = np.concatenate(parts)
+    sb = np.concatenate(slots)
+    sizes = np.array([len(s) for s in slots], dtype=np.int64)
+    group = np.repeat(np.arange(len(slots), dtype=np.int64), sizes)
+    ha = _as_array(query)
+    sa = np.rint(np.array(query.timestamps) / SAMPLE_PERIOD).astype(np.int64)
+    span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
+    width = 2 * span + 1
+    reached = np.zeros(len(slots), dtype=bool)
+    step = max(1, _PREFILTER_CELLS // len(ha))  # stored samples per block: bounded memory
+    for mirrored in (False, True):
+        hq = ha ^ np.uint64(_FLIP_MASK) if mirrored else ha  # same distances as b mirrored
+        hits = []
+        for lo in range(0, len(hb), step):
+            dist = _popcount(hq[:, None] ^ hb[None, lo : lo + step])
+            ia, jb = np.nonzero(dist <= V2_VOTE_DISTANCE)
+            w = 1.0 - dist[ia, jb] / (2.0 * (V2_VOTE_DISTANCE + 1))
+            hits.append((ia, jb + lo, w))
+        ia = np.concatenate([h[0] for h in hits])
+        jb = np.concatenate([h[1] for h in hits])
+        w = np.concatenate([h[2] for h in hits])
+        g = group[jb]
+        # No alignment gets more votes than all of a group's pairs together.
+        total = np.bincount(g, weights=w, minlength=len(slots))
+        live = np.flatnonzero(total >= V2_MIN_MATCHES / 2 - 1e-9)
+        if not len(live):
+            continue
+        renumber = np.full(len(slots), -1, dtype=np.int64)
+        renumber[live] = np.arange(len(live))
+        sel = renumber[g] >= 0
+        ia, jb, w, g = ia[sel], jb[sel], w[sel], renumber[g[sel]]
+        for speed in SPEEDS:
+            bins = np.rint(sb[jb] - speed * sa[ia]).astype(np.int64) + span
+            votes = np.bincount(g * width + bins, weights=w, minlength=len(live) * width)
+            best = votes.reshape(len(live), width).max(axis=1)
+            reached[live] |= best >= V2_MIN_MATCHES / 2 - 1e-9
+    for i, hit in zip(owner, reached.tolist(), strict=True):
+        keep[i] = keep[i] or hit
+    return keep

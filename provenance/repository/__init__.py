@@ -11,8 +11,11 @@ cut into four 16-bit bands and every (band, value) pair is indexed. Two hashes w
 three bits of each other share at least one band exactly (pigeonhole), and a clip
 has dozens of samples, so a transformed copy still shares many bands with its
 original while an unrelated entry shares few. The entries sharing the most bands
-with the query are the only candidates, and :func:`provenance.fingerprint.compare`
-verifies each of them.
+with the query are the only candidates. A vectorised vote prefilter
+(:func:`provenance.fingerprint.worth_comparing`, on the sample hashes each entry keeps
+beside its fingerprint) rules out in one pass the candidates that provably neither
+match nor narrowly miss, and :func:`provenance.fingerprint.compare` verifies the rest:
+the answer is the one comparing every candidate would give, at a fraction of the cost.
 
 The modules:
 

@@ -11,7 +11,8 @@ For many signing processes on many machines. Needs the ``postgres`` extra
   one transaction, its ids taken in sorted order (no lock-order deadlock between batches).
 - Lookup: the multi-index hash search runs in the database: one index-only range scan
   of the ``(key, entry)`` primary key per query band, grouped and ranked by SQL; only
-  the few best candidates' fingerprints come back to be compared.
+  the few best candidates' fingerprints (and their stored sample hashes, schema 2) come
+  back, and only those the vote prefilter cannot rule out are compared in full.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .protocol import (
     _new_entry,
     _prepare,
     _Prepared,
+    _Row,
     _StoreBase,
     _Verified,
     index_keys,
@@ -73,6 +75,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (key, entry)
         )""",
     ),
+    # Each entry's sample hashes (fingerprint.stored_hashes), so that the lookup's
+    # prefilter need not derive them; NULL for entries stored before (derived then).
+    2: ("ALTER TABLE provcheck_entries ADD COLUMN IF NOT EXISTS hashes bytea",),
 }
 
 _ENTRY_COLUMNS = "id, manifest, fingerprint, summary, added"
@@ -86,10 +91,10 @@ WITH c AS MATERIALIZED (
 ), top AS (
     SELECT entry, n FROM c WHERE n >= {MIN_SHARED} ORDER BY n DESC, entry LIMIT %(k)s
 )
-SELECT t.entry, t.n, e.algorithm, e.fingerprint
+SELECT t.entry, t.n, e.algorithm, e.fingerprint, e.hashes
     FROM top t JOIN provcheck_entries e ON e.rowid = t.entry
 UNION ALL
-SELECT NULL, coalesce(sum(n), 0)::bigint, NULL, NULL FROM c
+SELECT NULL, coalesce(sum(n), 0)::bigint, NULL, NULL, NULL FROM c
 """
 
 
@@ -239,8 +244,8 @@ class PostgresRepository(_StoreBase):
             order = sorted(range(len(prepared)), key=lambda i: (prepared[i].id, i))
             cur.executemany(
                 "INSERT INTO provcheck_entries"
-                " (rowid, id, manifest, algorithm, fingerprint, summary, added)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                " (rowid, id, manifest, algorithm, fingerprint, summary, added, hashes)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
                 " RETURNING id, rowid",
                 [
                     (
@@ -251,6 +256,7 @@ class PostgresRepository(_StoreBase):
                         prepared[i].blob,
                         prepared[i].summary_json,
                         added,
+                        prepared[i].hashes,
                     )
                     for i in order
                 ],
@@ -355,20 +361,20 @@ class PostgresRepository(_StoreBase):
             postings = 0
             seen: set[int] = set()
 
-            def candidates(
-                keys: builtins.list[int], least: int
-            ) -> builtins.list[tuple[int, str, bytes]]:
+            def candidates(keys: builtins.list[int], least: int) -> builtins.list[_Row]:
                 nonlocal postings
                 cur.execute(_SEARCH, {"keys": keys, "k": _candidate_count(limit)})
-                ranked: builtins.list[tuple[int, int, str, bytes]] = []
-                for entry, n, algorithm, blob in cur.fetchall():
+                ranked: builtins.list[tuple[int, _Row]] = []
+                for entry, n, algorithm, blob, hashes in cur.fetchall():
                     if entry is None:
                         postings += int(str(n))
                     elif int(str(entry)) not in seen and int(str(n)) >= least:
-                        ranked.append((int(str(entry)), int(str(n)), str(algorithm), _bytes(blob)))
-                ranked.sort(key=lambda r: (-r[1], r[0]))
-                seen.update(r[0] for r in ranked)
-                return [(r[0], r[2], r[3]) for r in ranked]
+                        row = int(str(entry))
+                        known = bytes(hashes) if isinstance(hashes, bytes | memoryview) else None
+                        ranked.append((int(str(n)), (row, str(algorithm), _bytes(blob), known)))
+                ranked.sort(key=lambda r: (-r[0], r[1][0]))
+                seen.update(r[1][0] for r in ranked)
+                return [r[1] for r in ranked]
 
             rows = candidates(keys, MIN_SHARED)
             bad: builtins.list[int] = []
@@ -390,7 +396,7 @@ class PostgresRepository(_StoreBase):
                     (bad,),
                 )
                 skipped = tuple(str(r[0]) for r in cur.fetchall())
-        return LookupResult(tuple(matches), len(seen), postings, skipped)
+        return LookupResult(tuple(matches), len(seen), postings, skipped, verified.compared)
 
     def scan(
         self, fingerprint: VideoFingerprint, limit: int = 10
@@ -403,7 +409,10 @@ class PostgresRepository(_StoreBase):
                 "SELECT rowid, algorithm, fingerprint FROM provcheck_entries"
             ).fetchall()
             found = _best(
-                fingerprint, ((int(str(r[0])), str(r[1]), _bytes(r[2])) for r in rows), limit
+                fingerprint,
+                ((int(str(r[0])), str(r[1]), _bytes(r[2]), None) for r in rows),
+                limit,
+                prefilter=False,
             )
             return self._entries(cur, found)
 

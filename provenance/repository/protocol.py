@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, runtime_checkable
 
 from ..errors import ProvenanceError
 from ..fingerprint import (
@@ -24,8 +25,14 @@ from ..fingerprint import (
     mark_rivals,
     query_hashes,
     rank_key,
+    stored_hashes,
+    worth_comparing,
 )
 from ..model import AIGeneration
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "BANDS",
@@ -44,7 +51,8 @@ __all__ = [
     "index_keys",
 ]
 
-SCHEMA_VERSION = 1  # the layout every backend writes; older layouts are migrated
+SCHEMA_VERSION = 2  # the layout every backend writes; older layouts are migrated
+# 2: entries keep their fingerprint's hashes (fingerprint.stored_hashes) for the prefilter
 BANDS = 4  # 16-bit substrings per 64-bit sample hash
 MAX_CANDIDATES = 32  # entries verified per lookup (4 x limit when that is more)
 MIN_SHARED = 2  # index keys an entry must share with the query to be verified
@@ -126,9 +134,10 @@ class LookupResult:
     """The matches of a lookup and how much of the store it had to touch."""
 
     matches: tuple[tuple[Entry, Match], ...]
-    candidates: int  # entries whose fingerprints were compared
+    candidates: int  # entries the index search chose (all of them prefiltered)
     postings: int  # index rows read
     skipped: tuple[str, ...] = ()  # ids of candidates whose stored fingerprint is corrupt
+    compared: int = 0  # candidates compared in full (the others provably could not match)
 
 
 @runtime_checkable
@@ -268,10 +277,14 @@ def index_keys(fingerprint: VideoFingerprint, *, query: bool = False) -> builtin
     a mirrored copy finds its original through every band, not only the two that a
     mirror leaves alone.
     """
+    import numpy as np
+
     # A stored v2 entry is also indexed by its zoomed hashes, so cropped copies find it.
     hashes = query_hashes(fingerprint) if query else fingerprint.hashes + fingerprint.zoomed_hashes
-    keys = {(band << 16) | ((h >> (16 * band)) & 0xFFFF) for h in hashes for band in range(BANDS)}
-    return sorted(keys)
+    h = np.array(hashes, dtype=np.uint64)
+    bands = np.arange(BANDS, dtype=np.uint64)
+    keys = (bands << np.uint64(16)) | ((h[:, None] >> (np.uint64(16) * bands)) & np.uint64(0xFFFF))
+    return list(np.unique(keys).tolist())
 
 
 # -- shared by the backends -------------------------------------------------------------
@@ -302,6 +315,7 @@ class _Prepared:
     blob: bytes
     summary_json: str
     keys: tuple[int, ...]
+    hashes: bytes | None  # fingerprint.stored_hashes(): the prefilter need not derive them
 
 
 def _prepare(
@@ -325,7 +339,15 @@ def _prepare(
         blob = fingerprint.to_bytes()
     except FingerprintError as exc:
         raise RepositoryError(f"entry {eid}: {exc}") from exc
-    return _Prepared(eid, data, fingerprint, blob, summary_json, tuple(index_keys(fingerprint)))
+    return _Prepared(
+        eid,
+        data,
+        fingerprint,
+        blob,
+        summary_json,
+        tuple(index_keys(fingerprint)),
+        stored_hashes(fingerprint),
+    )
 
 
 def _decode_summary(text: object) -> tuple[Summary, str | None]:
@@ -384,6 +406,20 @@ def _top_candidates(
     return [row for _, row in ranked[: _candidate_count(limit)]]
 
 
+def _top_entries(
+    entries: npt.NDArray[np.int64], limit: int, least: int = MIN_SHARED
+) -> builtins.list[int]:
+    """:func:`_top_candidates` from the postings themselves: one entry (row number)
+    per index row read, counted with NumPy."""
+    import numpy as np
+
+    rows, shared = np.unique(entries, return_counts=True)
+    keep = shared >= least
+    rows, shared = rows[keep], shared[keep]
+    order = np.lexsort((rows, -shared))[: _candidate_count(limit)]  # most shared, then oldest
+    return [int(r) for r in rows[order]]
+
+
 def _candidate_count(limit: int) -> int:
     return max(MAX_CANDIDATES, 4 * limit)
 
@@ -394,30 +430,46 @@ class _Verified:
 
     found: builtins.list[tuple[int, Match]] = field(default_factory=builtins.list)
     near: builtins.list[tuple[float, float, float]] = field(default_factory=builtins.list)
+    compared: int = 0  # fingerprints compared in full
+
+
+# A candidate as the backends read it: (row number, algorithm, fingerprint bytes, the
+# stored hashes or None).
+_Row: TypeAlias = tuple[int, str, bytes, bytes | None]
 
 
 def _best(
     fingerprint: VideoFingerprint,
-    rows: Iterable[tuple[int, str, bytes]],
+    rows: Iterable[_Row],
     limit: int,
     skipped: builtins.list[int] | None = None,
     verified: _Verified | None = None,
+    *,
+    prefilter: bool = True,
 ) -> builtins.list[tuple[int, Match]]:
-    """Compare ``(row, algorithm, fingerprint)`` rows with the query: the best ``limit``
+    """Compare ``(row, algorithm, fingerprint, hashes)`` rows with the query: the best ``limit``
     as (row, match), closest first; rows with a corrupt fingerprint go to ``skipped``.
     The best match counts its rivals (:func:`~provenance.fingerprint.mark_rivals`):
     originals that match as closely, or narrowly miss, so that none of them is named.
-    ``verified`` carries earlier comparisons of the same query (a second search)."""
+    ``verified`` carries earlier comparisons of the same query (a second search).
+    ``prefilter`` skips, in one vectorised pass, the rows that provably neither match
+    nor narrowly miss (:func:`~provenance.fingerprint.worth_comparing`): the result is
+    the same, only cheaper; the brute-force ``scan`` references compare everything."""
     seen = verified if verified is not None else _Verified()
-    for row, algorithm, blob in rows:
-        if algorithm != fingerprint.algorithm:
-            continue
+    rows = (r for r in rows if r[1] == fingerprint.algorithm)  # a scan streams: never a list
+    if prefilter:
+        # Candidates that provably neither match nor narrowly miss change nothing.
+        chosen = builtins.list(rows)
+        keep = worth_comparing(fingerprint, [r[2] for r in chosen], [r[3] for r in chosen])
+        rows = itertools.compress(chosen, keep)
+    for row, _, blob, _ in rows:
         try:
             stored = VideoFingerprint.from_bytes(bytes(blob))
         except FingerprintError:
             if skipped is not None:
                 skipped.append(row)
             continue
+        seen.compared += 1
         match, close = compare_detail(fingerprint, stored)
         if match is not None:
             seen.found.append((row, match))

@@ -10,10 +10,10 @@ import builtins
 import os
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..fingerprint import FingerprintError, Match, VideoFingerprint
 from .paths import default_repository_path
@@ -33,11 +33,16 @@ from .protocol import (
     _new_entry,
     _prepare,
     _Prepared,
+    _Row,
     _StoreBase,
-    _top_candidates,
+    _top_entries,
     _Verified,
     index_keys,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["SQLiteRepository"]
 
@@ -65,7 +70,19 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (key, entry)
         ) WITHOUT ROWID""",
     ),
+    # Each entry's sample hashes (fingerprint.stored_hashes), so that the lookup's
+    # prefilter need not derive them; NULL for entries stored before (derived then).
+    2: ("ALTER TABLE entries ADD COLUMN hashes BLOB",),
 }
+
+
+def _parse_ints(text: str) -> npt.NDArray[np.int64]:
+    """Comma-separated integers (as group_concat writes them) as an array."""
+    import numpy as np
+
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, sep=",", dtype=np.int64)
 
 
 class SQLiteRepository(_StoreBase):
@@ -223,21 +240,24 @@ class SQLiteRepository(_StoreBase):
 
     def add_many(self, items: Iterable[NewEntry]) -> builtins.list[Entry]:
         """:meth:`add` for many (manifest, fingerprint, summary, id) at once: one transaction."""
+        import numpy as np
+
         prepared = [_prepare(*item) for item in items]
         out: builtins.list[Entry] = []
-        postings: builtins.list[int] = []  # key << 40 | rowid: sorts fast as plain ints
+        postings = []  # per new entry: key << 40 | rowid, which sorts as (key, rowid)
         with self._errors("write to"), self._transaction() as conn:
             for p in prepared:
                 entry, rowid = self._add_one(conn, p)
                 out.append(entry)
                 if rowid is not None:
-                    postings.extend((key << 40) | rowid for key in p.keys)
-            # In key order the B-tree fills front to back instead of at random pages.
-            postings.sort()
-            conn.executemany(
-                "INSERT OR IGNORE INTO hash_index (key, entry) VALUES (?, ?)",
-                ((p >> 40, p & _ROWID_MASK) for p in postings),
-            )
+                    postings.append((np.array(p.keys, dtype=np.int64) << 40) | rowid)
+            if postings:
+                # In key order the B-tree fills front to back instead of at random pages.
+                merged = np.sort(np.concatenate(postings))
+                conn.executemany(
+                    "INSERT OR IGNORE INTO hash_index (key, entry) VALUES (?, ?)",
+                    zip((merged >> 40).tolist(), (merged & _ROWID_MASK).tolist(), strict=True),
+                )
         return out
 
     def _add_one(self, conn: sqlite3.Connection, p: _Prepared) -> tuple[Entry, int | None]:
@@ -251,9 +271,9 @@ class SQLiteRepository(_StoreBase):
             return stored, None
         added = time.time()
         cur = conn.execute(
-            "INSERT INTO entries (id, manifest, algorithm, fingerprint, summary, added)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (p.id, p.manifest, p.fingerprint.algorithm, p.blob, p.summary_json, added),
+            "INSERT INTO entries (id, manifest, algorithm, fingerprint, summary, added, hashes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (p.id, p.manifest, p.fingerprint.algorithm, p.blob, p.summary_json, added, p.hashes),
         )
         return _new_entry(p, added), cur.lastrowid
 
@@ -311,26 +331,33 @@ class SQLiteRepository(_StoreBase):
 
         def candidates(
             conn: sqlite3.Connection, keys: builtins.list[int], seen: set[int], least: int
-        ) -> builtins.list[tuple[int, str, bytes]]:
+        ) -> builtins.list[_Row]:
             nonlocal postings
-            shared: Counter[int] = Counter()
+            # Each key's postings come back as one comma-separated string: a row per
+            # posting through Python (or a GROUP BY in SQLite) costs several times more.
+            # CAST: whatever a hand-edited row holds, the text is a list of integers.
+            parts = []
             for i in range(0, len(keys), _CHUNK):
                 chunk = keys[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                for entry, n in conn.execute(
-                    f"SELECT entry, COUNT(*) FROM hash_index WHERE key IN ({marks}) GROUP BY entry",
+                (text,) = conn.execute(
+                    "SELECT group_concat(CAST(entry AS INTEGER)) FROM hash_index"
+                    f" WHERE key IN ({marks})",
                     chunk,
-                ):
-                    shared[entry] += n
-                    postings += n
-            top = [row for row in _top_candidates(shared, limit, least) if row not in seen]
+                ).fetchone()
+                if text:
+                    parts.append(text)
+            entries = _parse_ints(",".join(parts))
+            postings += len(entries)
+            top = [row for row in _top_entries(entries, limit, least) if row not in seen]
             seen.update(top)
-            rows: builtins.list[tuple[int, str, bytes]] = []
+            rows: builtins.list[_Row] = []
             for i in range(0, len(top), _CHUNK):
                 chunk = top[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows += conn.execute(
-                    f"SELECT rowid, algorithm, fingerprint FROM entries WHERE rowid IN ({marks})",
+                    "SELECT rowid, algorithm, fingerprint, hashes FROM entries"
+                    f" WHERE rowid IN ({marks})",
                     chunk,
                 ).fetchall()
             return rows
@@ -351,7 +378,7 @@ class SQLiteRepository(_StoreBase):
                     found = _best(fingerprint, more, limit, bad, verified)
             matches = self._entries(conn, found)
             skipped = tuple(self._ids(conn, sorted(set(bad))))
-        return LookupResult(tuple(matches), len(seen), postings, skipped)
+        return LookupResult(tuple(matches), len(seen), postings, skipped, verified.compared)
 
     def scan(
         self, fingerprint: VideoFingerprint, limit: int = 10
@@ -359,8 +386,8 @@ class SQLiteRepository(_StoreBase):
         """Compare against every entry, ignoring the index: the brute-force reference
         that tests and benchmarks measure :meth:`lookup` against. O(entries)."""
         with self._errors("read"), self._snapshot() as conn:
-            rows = conn.execute("SELECT rowid, algorithm, fingerprint FROM entries")
-            return self._entries(conn, _best(fingerprint, rows, limit))
+            rows = conn.execute("SELECT rowid, algorithm, fingerprint, NULL FROM entries")
+            return self._entries(conn, _best(fingerprint, rows, limit, prefilter=False))
 
     @staticmethod
     def _entries(

@@ -1489,9 +1489,10 @@ def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None
     if blob[:4] != _MAGIC2 or len(blob) < _HEADER2.size:
         return None
     _, period_ms, _, count, flags = _HEADER2.unpack_from(blob)
-    if period_ms != round(SAMPLE_PERIOD * 1000) or flags not in (
-        _HAS_DESCRIPTORS,
-        _HAS_DESCRIPTORS | _HAS_ZOOMED,
+    if (
+        period_ms != round(SAMPLE_PERIOD * 1000)
+        or not flags & _HAS_DESCRIPTORS
+        or flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED)
     ):
         return None
     nbitmap = (count + 7) // 8
@@ -1500,11 +1501,14 @@ def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None
         return None
     slots = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8))[:count])
     per_slot = 2 * _HALF * (2 if flags & _HAS_ZOOMED else 1)
+    per_slot += _MOTION_CELLS**2 if flags & _HAS_MOTION else 0
+    per_slot += len(_SHIFTS) * 2 * _HALF if flags & _HAS_SHIFTED else 0
     body = blob[_HEADER2.size + nbitmap :]
     if not len(slots) or slots[-1] != count - 1 or len(body) != per_slot * len(slots):
         return None
     half = 2 * _HALF * len(slots)
-    return slots.astype(np.int64), bytes(body[:half]), bytes(body[half:])
+    zoomed = bytes(body[half : 2 * half]) if flags & _HAS_ZOOMED else b""
+    return slots.astype(np.int64), bytes(body[:half]), zoomed
 
 
 def stored_hashes(fp: VideoFingerprint) -> bytes | None:
@@ -1542,6 +1546,7 @@ def worth_comparing(
         return keep
     # One group per (blob, view): its slots; its hashes as stored, or its descriptors.
     slots: list[npt.NDArray[np.int64]] = []
+    kinds: list[int] = []  # 0: the whole picture, 1: its centre
     owner: list[int] = []
     given: list[npt.NDArray[np.uint64] | None] = []
     derive: list[bytes] = []
@@ -1556,6 +1561,7 @@ def worth_comparing(
             known = None  # not what stored_hashes() makes of this fingerprint
         for v, data in enumerate(views):
             slots.append(s)
+            kinds.append(v)
             owner.append(i)
             if known is None:
                 given.append(None)
@@ -1580,38 +1586,78 @@ def worth_comparing(
     sb = np.concatenate(slots)
     sizes = np.array([len(s) for s in slots], dtype=np.int64)
     group = np.repeat(np.arange(len(slots), dtype=np.int64), sizes)
+    kind = np.array(kinds, dtype=np.int64)[group]
     ha = _as_array(query)
     sa = np.rint(np.array(query.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
-    width = 2 * span + 1
     reached = np.zeros(len(slots), dtype=bool)
     step = max(1, _PREFILTER_CELLS // len(ha))  # stored samples per block: bounded memory
-    for mirrored in (False, True):
-        hq = ha ^ np.uint64(_FLIP_MASK) if mirrored else ha  # same distances as b mirrored
-        hits = []
-        for lo in range(0, len(hb), step):
-            dist = _popcount(hq[:, None] ^ hb[None, lo : lo + step])
-            ia, jb = np.nonzero(dist <= V2_VOTE_DISTANCE)
-            w = 1.0 - dist[ia, jb] / (2.0 * (V2_VOTE_DISTANCE + 1))
-            hits.append((ia, jb + lo, w))
-        ia = np.concatenate([h[0] for h in hits])
-        jb = np.concatenate([h[1] for h in hits])
-        w = np.concatenate([h[2] for h in hits])
-        g = group[jb]
-        # No alignment gets more votes than all of a group's pairs together.
-        total = np.bincount(g, weights=w, minlength=len(slots))
-        live = np.flatnonzero(total >= V2_MIN_MATCHES / 2 - 1e-9)
-        if not len(live):
-            continue
-        renumber = np.full(len(slots), -1, dtype=np.int64)
-        renumber[live] = np.arange(len(live))
-        sel = renumber[g] >= 0
-        ia, jb, w, g = ia[sel], jb[sel], w[sel], renumber[g[sel]]
-        for speed in SPEEDS:
-            bins = np.rint(sb[jb] - speed * sa[ia]).astype(np.int64) + span
-            votes = np.bincount(g * width + bins, weights=w, minlength=len(live) * width)
-            best = votes.reshape(len(live), width).max(axis=1)
-            reached[live] |= best >= V2_MIN_MATCHES / 2 - 1e-9
+    # The query's views as _compare_v2 pairs them: its own hashes with every stored
+    # view, each shifted view's with the stored centres only.
+    queries: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = [
+        (ha, np.arange(len(hb), dtype=np.int64))
+    ]
+    centres = np.flatnonzero(kind == 1)
+    if query.shifted and len(centres):
+        per_view = np.frombuffer(query.shifted, dtype=np.int8).reshape(len(ha), len(_SHIFTS), -1)
+        for v in range(len(_SHIFTS)):
+            raw = np.ascontiguousarray(per_view[:, v]).tobytes()
+            queries.append((np.array(_hashes_of(raw), dtype=np.uint64), centres))
+    for (hq_view, cols), mirrored in itertools.product(queries, (False, True)):
+        _votes_reach(
+            hq_view ^ np.uint64(_FLIP_MASK) if mirrored else hq_view,
+            sa,
+            hb[cols],
+            sb[cols],
+            group[cols],
+            reached,
+            span,
+            step,
+        )
     for i, hit in zip(owner, reached.tolist(), strict=True):
         keep[i] = keep[i] or hit
     return keep
+
+
+def _votes_reach(
+    hq: npt.NDArray[np.uint64],
+    sa: npt.NDArray[np.int64],
+    hb: npt.NDArray[np.uint64],
+    sb: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    reached: npt.NDArray[np.bool_],
+    span: int,
+    step: int,
+) -> None:
+    """Mark in ``reached`` the stored groups some alignment of the query hashes ``hq``
+    gets at least ``V2_MIN_MATCHES / 2`` votes with (as :func:`_compare_v2` counts)."""
+    import numpy as np
+
+    width = 2 * span + 1
+    nslots = len(reached)
+    if not len(hb):
+        return
+    hits = []
+    for lo in range(0, len(hb), step):
+        dist = _popcount(hq[:, None] ^ hb[None, lo : lo + step])
+        ia, jb = np.nonzero(dist <= V2_VOTE_DISTANCE)
+        w = 1.0 - dist[ia, jb] / (2.0 * (V2_VOTE_DISTANCE + 1))
+        hits.append((ia, jb + lo, w))
+    ia = np.concatenate([h[0] for h in hits])
+    jb = np.concatenate([h[1] for h in hits])
+    w = np.concatenate([h[2] for h in hits])
+    g = group[jb]
+    # No alignment gets more votes than all of a group's pairs together.
+    total = np.bincount(g, weights=w, minlength=nslots)
+    live = np.flatnonzero(total >= V2_MIN_MATCHES / 2 - 1e-9)
+    if not len(live):
+        return
+    renumber = np.full(nslots, -1, dtype=np.int64)
+    renumber[live] = np.arange(len(live))
+    sel = renumber[g] >= 0
+    ia, jb, w, g = ia[sel], jb[sel], w[sel], renumber[g[sel]]
+    for speed in SPEEDS:
+        bins = np.rint(sb[jb] - speed * sa[ia]).astype(np.int64) + span
+        votes = np.bincount(g * width + bins, weights=w, minlength=len(live) * width)
+        best = votes.reshape(len(live), width).max(axis=1)
+        reached[live] |= best >= V2_MIN_MATCHES / 2 - 1e-9

@@ -235,3 +235,27 @@ def test_index_keys_are_the_distinct_band_values_sorted() -> None:
             got = index_keys(fp, query=query)
             assert got == expected and all(type(k) is int for k in got)
     assert index_keys(VideoFingerprint(ALGORITHM_V2, (), (), 0.0)) == []
+
+
+def test_the_prefilter_keeps_a_copy_cropped_off_centre() -> None:
+    """A query's shifted views are compared with the stored centres (an off-centre
+    crop): the prefilter counts their votes too."""
+    import dataclasses
+
+    g = np.random.default_rng(5)
+    stored = [fp for fp in _library(6, 12) if len(fp.hashes) >= 16]
+    fp = stored[0]
+    centre = _rows(fp.zoomed)
+    own = _walk(g, len(centre), 0.3)  # the copy as a whole: like nothing stored
+    views = np.stack([_walk(g, len(centre), 0.3) for _ in range(8)], axis=1)
+    views[:, 5] = centre + g.normal(size=centre.shape) * 0.2
+    first = round(fp.timestamps[0] / SAMPLE_PERIOD)
+    query = dataclasses.replace(
+        _fp(own, first=first), shifted=_quantise(views.reshape(-1, views.shape[-1]))
+    )
+    match, _ = compare_detail(query, fp)
+    assert match is not None and match.off_centre
+    keeps = worth_comparing(query, [s.to_bytes() for s in stored])
+    assert keeps[0]
+    plain = dataclasses.replace(query, shifted=b"")
+    assert compare_detail(plain, fp)[0] is None

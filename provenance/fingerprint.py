@@ -182,6 +182,7 @@ V2_STILL_RATIO = 0.9  # ... over this share of their aligned windows
 # under 0.005; the slightest swaying tree: 0.15): noise is no evidence.
 V2_MIN_MOTION_CORRELATION = 0.3
 V2_MOTION_SPREAD = 0.05
+V2_STILL_MOTION = 1.8  # still pictures: at least this / sqrt(aligned windows), too
 V2_MOTION_PEAK = 0.1  # above the correlation 0.5-1 s either side, or no evidence
 _MOTION_SHIFTS = (-4, -3, -2, 2, 3, 4)  # windows
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
@@ -191,6 +192,7 @@ _CANDIDATES = 6
 # below RIVAL_FLOOR are within the descriptors' quantisation and count as equal.
 RIVAL_RATIO = 2.0
 RIVAL_FLOOR = 0.005
+RIVAL_MOTION_MARGIN = 0.3  # motion correlation a rival must come within of the best's
 
 # Decoding bounds: never a hang, never unbounded work or memory on hostile input.
 MAX_SECONDS = 300.0
@@ -1197,7 +1199,10 @@ def _compare_v2(
         moves = None
         if ma is not None and mb is not None:
             moves = _motion_agreement(ma[ia], mb[ib], mirrored)
-            if moves is not None and moves < V2_MIN_MOTION_CORRELATION:
+            # A still picture lines up at every offset and speed: of so many tries
+            # some agree by chance, the more so the fewer windows; ask for more.
+            least = max(V2_MIN_MOTION_CORRELATION, V2_STILL_MOTION / math.sqrt(len(ia)))
+            if moves is not None and moves < (least if still else V2_MIN_MOTION_CORRELATION):
                 continue  # looks alike, moves differently: other footage, not even near
             if moves is not None and not _motion_peaks(
                 moves, ma, mb, sa, index_b, speed, off, mirrored
@@ -1365,7 +1370,9 @@ def mark_rivals(
     top = matches[0][1]
     gap = max(1.0 - top.closeness, RIVAL_FLOOR)
     others = [
-        (m.closeness, m.a_start, m.a_end) for _, m in matches[1:] if m.algorithm == top.algorithm
+        (m.closeness, m.a_start, m.a_end)
+        for _, m in matches[1:]
+        if m.algorithm == top.algorithm and not _moves_clearly_less(m, top)
     ]
     if top.algorithm == ALGORITHM_V2:
         others += list(near)
@@ -1380,6 +1387,14 @@ def mark_rivals(
     if not rivals:
         return list(matches)
     return [(matches[0][0], dataclasses.replace(top, rivals=rivals)), *matches[1:]]
+
+
+def _moves_clearly_less(other: Match, top: Match) -> bool:
+    """Does ``other`` look as alike as ``top`` but agree clearly less in motion (two
+    stretches of one fixed camera's footage)? Then it is no rival."""
+    if other.motion_correlation is None or top.motion_correlation is None:
+        return False
+    return top.motion_correlation - other.motion_correlation >= RIVAL_MOTION_MARGIN
 
 
 def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
@@ -1397,7 +1412,19 @@ def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
     if fp.algorithm != ALGORITHM_V2:
         return fp.hashes
     mirrored = tuple(h ^ _FLIP_MASK for h in fp.hashes)
-    return fp.hashes + mirrored + _uncertain_variants(fp)
+    return fp.hashes + mirrored + _uncertain_variants(fp) + _shifted_keys(fp)
+
+
+def _shifted_keys(fp: VideoFingerprint) -> tuple[int, ...]:
+    """The hashes of the shifted views (an off-centre crop) of every fourth window: a
+    copy cropped on some sides shares them with its original's centre. A few windows
+    are enough to bring the original up as a candidate; the comparison uses all."""
+    import numpy as np
+
+    if not fp.shifted:
+        return ()
+    views = np.frombuffer(fp.shifted, dtype=np.int8).reshape(len(fp.hashes), -1)
+    return _hashes_of(np.ascontiguousarray(views[::4]).tobytes())
 
 
 _BAND_BITS = 16  # the repository indexes 16-bit bands of the hash

@@ -567,6 +567,23 @@ def test_stretches_of_one_fixed_camera_are_told_apart_by_their_motion(
         assert repo.lookup(fps["next"]) == []
 
 
+def test_an_original_whose_motion_agrees_clearly_less_is_no_rival() -> None:
+    """Two stretches of one fixed camera look the same (closeness ~1 for both); the
+    one whose small motions agree far better with the copy is named."""
+    import dataclasses
+
+    from provenance.fingerprint import RIVAL_MOTION_MARGIN, mark_rivals
+
+    top = Match(1.0, 1.0, 0.0, 8.0, 0.0, 8.0, 0.0, 32, 1, still=True, algorithm=ALGORITHM)
+    top = dataclasses.replace(top, closeness=0.999, motion_correlation=0.9)
+    far = dataclasses.replace(top, motion_correlation=0.9 - RIVAL_MOTION_MARGIN - 0.05)
+    near = dataclasses.replace(top, motion_correlation=0.9 - RIVAL_MOTION_MARGIN + 0.05)
+    unknown = dataclasses.replace(top, motion_correlation=None)
+    assert not mark_rivals([("a", top), ("b", far)])[0][1].ambiguous
+    assert mark_rivals([("a", top), ("b", near)])[0][1].ambiguous
+    assert mark_rivals([("a", top), ("b", unknown)])[0][1].ambiguous
+
+
 def test_copy_cropped_on_two_sides_only_is_recovered(real_dir: Path) -> None:
     """A re-post cut 10% off its left and top: the original's centre is off the copy's
     centre, found through the copy's shifted views."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,3 +302,20 @@ def test_installed_tsa_list_is_used(tmp_path: Path) -> None:
     assert after.verdict is Verdict.TRUSTED
     assert after.manifest is not None and after.manifest.timestamp is not None
     assert after.manifest.timestamp.trusted is True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG shortcut is Linux's")
+@pytest.mark.parametrize("xdg", [None, "", "/tmp/xdg-config"])
+def test_default_config_dir_is_platformdirs_own(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from platformdirs import user_config_dir
+
+    from provenance.trust import default_config_dir
+
+    monkeypatch.delenv("PROVCHECK_CONFIG_DIR", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert default_config_dir() == Path(user_config_dir("provcheck"))

@@ -264,6 +264,23 @@ class VideoFingerprint:
         """The hashes of the zoomed descriptors (v2), index keys for cropped copies."""
         return _hashes_of(self.zoomed)
 
+    @functools.cached_property
+    def shifted_views(self) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
+        """The shifted views (v2 queries), each as (descriptor bytes, hashes): split
+        and hashed once per query, not once per candidate it is compared with."""
+        if not self.shifted:
+            return ()
+        import numpy as np
+
+        per_view = np.frombuffer(self.shifted, dtype=np.int8).reshape(
+            len(self.hashes), len(_SHIFTS), 2 * _HALF
+        )
+        out = []
+        for v in range(len(_SHIFTS)):
+            raw = np.ascontiguousarray(per_view[:, v]).tobytes()
+            out.append((raw, _hashes_of(raw)))
+        return tuple(out)
+
     @property
     def slots(self) -> tuple[int, ...]:
         """The window index of each sample."""
@@ -530,16 +547,27 @@ def _hashes_of(descriptors: bytes) -> tuple[int, ...]:
 
     if not descriptors:
         return ()
-    q = np.frombuffer(descriptors, dtype=np.int8).reshape(-1, 2 * _HALF).astype(np.int16)
-    even, odd = q[:, :_HALF], q[:, _HALF:]
-    # Above the median of 32 values: twice the value above the sum of the middle two.
-    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
+    even, odd, middle = _halves(np.frombuffer(descriptors, dtype=np.int8))
     low = 2 * even > middle[:, None]
     high = odd > 0
     weights = np.uint64(1) << np.arange(_HALF, dtype=np.uint64)
     lo = (low.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     hi = (high.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     return tuple((hi << np.uint64(32) | lo).tolist())
+
+
+def _halves(
+    raw: npt.NDArray[np.int8],
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """Descriptor rows as (even half, odd half, twice the even half's median): bit i of
+    the hash is ``2 * even[i] > middle`` (i < 32) or ``odd[i - 32] > 0``."""
+    import numpy as np
+
+    q = raw.reshape(-1, 2 * _HALF).astype(np.int16)
+    even, odd = q[:, :_HALF], q[:, _HALF:]
+    # Above the median of 32 values: twice the value above the sum of the middle two.
+    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
+    return even, odd, middle
 
 
 def compute(
@@ -1147,12 +1175,9 @@ def _compare_v2(
     if b.zoomed and a.descriptors:
         hz, dz = np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)
         views.append((1, ha, da, hz, dz))
-        if a.shifted:
-            per_view = np.frombuffer(a.shifted, dtype=np.int8).reshape(len(ha), len(_SHIFTS), -1)
-            for v in range(len(_SHIFTS)):
-                raw = np.ascontiguousarray(per_view[:, v]).tobytes()
-                hs = np.array(_hashes_of(raw), dtype=np.uint64)
-                views.append((2, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
+        for raw, hashes in a.shifted_views:
+            hs = np.array(hashes, dtype=np.uint64)
+            views.append((2, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
     ma, mb = _motion_values(a), _motion_values(b)
@@ -1419,12 +1444,7 @@ def _shifted_keys(fp: VideoFingerprint) -> tuple[int, ...]:
     """The hashes of the shifted views (an off-centre crop) of every fourth window: a
     copy cropped on some sides shares them with its original's centre. A few windows
     are enough to bring the original up as a candidate; the comparison uses all."""
-    import numpy as np
-
-    if not fp.shifted:
-        return ()
-    views = np.frombuffer(fp.shifted, dtype=np.int8).reshape(len(fp.hashes), -1)
-    return _hashes_of(np.ascontiguousarray(views[::4]).tobytes())
+    return tuple(h for _, hashes in fp.shifted_views for h in hashes[::4])
 
 
 _BAND_BITS = 16  # the repository indexes 16-bit bands of the hash
@@ -1442,12 +1462,9 @@ def _uncertain_variants(fp: VideoFingerprint) -> tuple[int, ...]:
     flips = min(_QUERY_FLIPS, int(math.log2(max(1.0, _QUERY_KEYS / (16 * len(first))))))
     if flips < 1:
         return ()
-    q = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)[np.sort(first)]
-    q = q.astype(np.int16)
-    even, odd = q[:, :_HALF], q[:, _HALF:]
-    middle = np.sort(even, axis=1)[:, _HALF // 2 - 1 : _HALF // 2 + 1].sum(axis=1)
-    # Bit i of the hash: i < 32 compares 2 * even[i] with ``middle``, i >= 32 odd[i - 32]
-    # with 0 (doubled: the same scale).
+    rows = np.frombuffer(fp.descriptors, dtype=np.int8).reshape(-1, 2 * _HALF)[np.sort(first)]
+    even, odd, middle = _halves(rows)
+    # How far each bit is from flipping (odd doubled: the same scale as ``middle``).
     margin = np.concatenate([np.abs(2 * even - middle[:, None]), 2 * np.abs(odd)], axis=1)
     out: list[int] = []
     for row, h in zip(margin, hashes[np.sort(first)].tolist(), strict=True):
@@ -1625,11 +1642,9 @@ def worth_comparing(
         (ha, np.arange(len(hb), dtype=np.int64))
     ]
     centres = np.flatnonzero(kind == 1)
-    if query.shifted and len(centres):
-        per_view = np.frombuffer(query.shifted, dtype=np.int8).reshape(len(ha), len(_SHIFTS), -1)
-        for v in range(len(_SHIFTS)):
-            raw = np.ascontiguousarray(per_view[:, v]).tobytes()
-            queries.append((np.array(_hashes_of(raw), dtype=np.uint64), centres))
+    if len(centres):
+        for _, view_hashes in query.shifted_views:
+            queries.append((np.array(view_hashes, dtype=np.uint64), centres))
     for (hq_view, cols), mirrored in itertools.product(queries, (False, True)):
         _votes_reach(
             hq_view ^ np.uint64(_FLIP_MASK) if mirrored else hq_view,

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 
 from provenance import PemSigner, TrustConfig, keys
@@ -123,6 +124,19 @@ def find_box(data: bytes, kind: bytes, usertype: bytes | None = None) -> tuple[i
         if box == kind and (usertype is None or data[pos + header : pos + header + 16] == usertype):
             return pos, size
     raise AssertionError(f"no top-level {kind!r} box")
+
+
+@pytest.fixture(scope="session")
+def signer() -> PemSigner:
+    """The TEST-ONLY fixtures signer (``SIGNER``, chains to ``TEST_ROOT``)."""
+    return SIGNER
+
+
+def run_cli(*args: str) -> Result:
+    """``provcheck ARGS`` in-process; exceptions propagate (a traceback is a failure)."""
+    from provcheck.app import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def sign_argv(source: Path, output: Path, *extra: str) -> list[str]:

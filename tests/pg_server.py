@@ -158,3 +158,12 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database on the session's server."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="spec")
+def repository_spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A repository location of each backend: an SQLite file, then a real server's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "repo.sqlite3")
+    url: str = request.getfixturevalue("postgres_url")
+    return url

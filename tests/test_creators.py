@@ -13,14 +13,12 @@ from typing import Any
 
 import c2pa
 import pytest
-from click.testing import CliRunner, Result
 
 import provenance
-from provcheck.app import cli
 from provenance import IngredientSpec, SigningError, TrustConfig, Verdict
 from provenance.creators import describe_identity, describe_work, parse_ingredient
 
-from .conftest import CORPUS, SIGNER, STRANGER, TEST_ROOT, TRUST, sign_argv
+from .conftest import CORPUS, SIGNER, STRANGER, TEST_ROOT, TRUST, run_cli, sign_argv
 from .videogen import ClipSpec, cached_clip, trim
 
 CAWG_TRUST = TrustConfig.from_files(anchors=[CORPUS / "test_cert_root_bundle.pem"])
@@ -31,8 +29,7 @@ CREATOR_SIGNER = (
 )
 
 
-def _run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+_run = run_cli
 
 
 def _flip_in_mdat(src: Path, dst: Path) -> Path:

@@ -12,10 +12,8 @@ from typing import Any
 import av
 import c2pa
 import pytest
-from click.testing import CliRunner, Result
 
 import provenance
-from provcheck.app import cli
 from provenance import AIGeneration, PemSigner, SigningError, TrustConfig, Verdict
 from provenance.parts import (
     ai_share,
@@ -25,7 +23,7 @@ from provenance.parts import (
     parts_from_spec,
 )
 
-from .conftest import FIXTURES, TEST_ROOT, sign_argv
+from .conftest import TEST_ROOT, run_cli, sign_argv
 from .videogen import ClipSpec, cached_clip
 
 AVATAR = "video 0:02-0:08 at 40,20,160x200: placed avatar"
@@ -41,14 +39,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-@pytest.fixture(scope="module")
-def signer() -> PemSigner:
-    ca = FIXTURES / "testca"
-    return PemSigner.from_files(ca / "test-signer.key", ca / "test-signer-chain.pem")
-
-
-def _run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+_run = run_cli
 
 
 def _raw_actions(path: Path) -> list[dict[str, object]]:

@@ -13,17 +13,13 @@ from provenance.repository import open_repository
 
 from . import videogen as vg
 from .conftest import FIXTURES, TEST_ROOT
-from .pg_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
+from .pg_server import (  # noqa: F401  (fixtures)
+    postgres_server,
+    postgres_url,
+    repository_spec,
+)
 
 CA = FIXTURES / "testca"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "repo.sqlite3")
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture(scope="module")

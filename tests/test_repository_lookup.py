@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,11 @@ from provenance.repository.protocol import (
     _Verified,
 )
 
-from .pg_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
+from .pg_server import (  # noqa: F401  (fixtures)
+    postgres_server,
+    postgres_url,
+    repository_spec,
+)
 
 
 def _quantise(rows: np.ndarray) -> bytes:
@@ -174,14 +177,6 @@ def test_postings_are_ranked_as_before() -> None:
 
 
 # -- schema 1 (no stored hashes) stays readable ------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "repo.sqlite3")
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _sql(spec: str, sql: str) -> list[tuple[Any, ...]]:

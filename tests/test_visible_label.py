@@ -19,10 +19,8 @@ import av
 import c2pa
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 
 import provenance
-from provcheck.app import cli
 from provenance import (
     AIGeneration,
     InputError,
@@ -34,7 +32,7 @@ from provenance import (
 )
 from provenance.visible_label import LABEL_ACTION, LABEL_PARAMETER, burn, coded_origin, plan
 
-from .conftest import FIXTURES, TEST_ROOT, media, require_tool, sign_argv
+from .conftest import TEST_ROOT, media, require_tool, run_cli, sign_argv
 from .videogen import ClipSpec, cached_clip, make_dimension_bomb
 
 TRUST = TrustConfig.from_files(anchors=[TEST_ROOT])
@@ -51,14 +49,7 @@ def clip(clips: Path) -> Path:
     return cached_clip(clips, ClipSpec(seed=21, width=320, height=240, seconds=3))
 
 
-@pytest.fixture(scope="module")
-def signer() -> PemSigner:
-    ca = FIXTURES / "testca"
-    return PemSigner.from_files(ca / "test-signer.key", ca / "test-signer-chain.pem")
-
-
-def _run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+_run = run_cli
 
 
 def _frames(path: Path) -> list[np.ndarray]:

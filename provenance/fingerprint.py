@@ -13,7 +13,9 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
 2. Borders are found over the whole clip, like ffmpeg's ``cropdetect``: rows and
    columns at the edges with hardly any detail (black bars, a solid colour, or the
    blurred copy of the picture that apps fill a 16:9 frame with) are cut off, so a
-   vertical clip padded into 16:9 or 1:1 hashes like the clip itself.
+   vertical clip padded into 16:9 or 1:1 hashes like the clip itself. Pads are
+   centred: a border found on one side is cut on both only where the other side
+   shows a fill ending in a step at the same place.
 3. Each window's content is resampled to 32x32, weighted towards the centre (corners,
    where logos and captions sit, count for little) and its 2-D DCT taken. The
    descriptor is 64 low-frequency coefficients: 32 *even* in the horizontal frequency
@@ -26,10 +28,10 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
    every side): what a copy cropped by about 10% per side shows. These *zoomed*
    descriptors are stored beside the others; a cropped copy is compared with them.
    A copy cropped on some sides only shows the original's centre off its own centre:
-   every fingerprint also carries eight *shifted* views of itself (the part of it that
+   every fingerprint also carries nine *shifted* views of itself (the part of it that
    would be the original's centre had it been cropped from the left, right, top and
-   bottom, and combinations), compared with the original's centre. They are made for
-   queries and never stored.
+   bottom, and combinations, or by half as much on every side), compared with the
+   original's centre. They are made for queries and never stored.
 5. A *motion signature* per window: how much each of 4x4 parts of the content changed
    since the window before (16 bytes). It tells apart stretches of one fixed camera's
    footage, which look the same but do not sway, flicker or pass at the same times.
@@ -42,9 +44,10 @@ moves -- whether both change the same way over time (temporal correlation of the
 descriptors once each clip's mean is removed: two clips on one static background, or
 one photo animated with two different motions, agree frame by frame but not in how
 they change). When both clips move, their motion signatures must agree too, and agree
-best at this alignment. A clip in which nothing moves is matched on its content alone,
-with a stricter threshold. The :class:`Match` says which orientation and speed matched,
-where, and how closely.
+best at this alignment (or, where the motion signatures are too coarse to tell, the
+descriptors change together clearly best at it). A clip in which nothing moves is
+matched on its content alone, with a stricter threshold. The :class:`Match` says which
+orientation and speed matched, where, and how closely.
 
 Every match also carries its ``closeness`` (the mean descriptor cosine over the aligned
 windows). A repository compares the closeness of the originals a copy matches: when a
@@ -128,6 +131,8 @@ _HALF = 32  # coefficients per half (even / odd horizontal frequency)
 _BORDER_DETAIL = 0.45  # a border has less detail (mean) than this share of the centre's ...
 _EDGE = 1.5  # ... and ends at an edge this many times as strong as the centre's detail
 _FLAT_BORDER = 0.05  # or it has hardly any detail at all (bars of one colour)
+_STEP = 4.0  # the other side of a found pad: a step this many times its fill's detail
+_CONFIRM_EDGE = 0.5  # ... and this share of the centre's detail
 _MIN_CONTENT = 0.25  # never cut more than 75% of the width or height as border
 _FLIP_MASK = 0xFFFFFFFF00000000  # the hash bits a horizontal mirror inverts (odd half)
 _ZOOM = 0.1  # the zoomed descriptors: the content's centre, this share cut off per side
@@ -141,9 +146,15 @@ _MOTION_SCALE = 25.0  # byte = round(_MOTION_SCALE * log2(1 + 4 * difference))
 _MOTION_UNKNOWN = 255  # the first window: nothing before it to differ from
 # Shifted views, per axis (start, end) as shares of the content: what the original's
 # centre (_ZOOM cut per side) is in a copy cropped by _ZOOM on one side only (or on
-# both: the whole). Every combination but (whole, whole) is a view.
+# both: the whole). Every combination but (whole, whole) is a view; and the centre a
+# copy cropped by half as much on every side shows of it (the whole and the original's
+# centre differ in scale from such a copy by 11%, enough to lose a zoom or a pan).
 _AXIS_VIEWS = ((0.0, 1.0), (0.0, (1 - 2 * _ZOOM) / (1 - _ZOOM)), (_ZOOM / (1 - _ZOOM), 1.0))
-_SHIFTS = tuple((y, x) for y in _AXIS_VIEWS for x in _AXIS_VIEWS if (y, x) != ((0.0, 1.0),) * 2)
+_HALF_CROP = (_ZOOM / (1 - _ZOOM) / 2, 1 - _ZOOM / (1 - _ZOOM) / 2)
+_SHIFTS = (
+    *((y, x) for y in _AXIS_VIEWS for x in _AXIS_VIEWS if (y, x) != ((0.0, 1.0),) * 2),
+    (_HALF_CROP, _HALF_CROP),
+)
 
 # v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
@@ -185,6 +196,12 @@ V2_MOTION_SPREAD = 0.05
 V2_STILL_MOTION = 1.8  # still pictures: at least this / sqrt(aligned windows), too
 V2_MOTION_PEAK = 0.1  # above the correlation 0.5-1 s either side, or no evidence
 _MOTION_SHIFTS = (-4, -3, -2, 2, 3, 4)  # windows
+# Or, when the pictures move, their descriptors' temporal correlation this far above
+# that 0.5-1 s either side (copies of a crowd far off in a fixed view: 0.26-0.29).
+V2_CHANGES_PEAK = 0.2
+# Or the descriptors agree this closely (mean cosine) and change together this much.
+V2_EXACT_CLOSENESS = 0.99
+V2_EXACT_CORRELATION = 0.95
 SPEEDS = (1.0, 0.95, 1.05, 0.9, 1.1)  # playback speeds tried (copy time x speed = original)
 _CANDIDATES = 6
 # Rival originals: a second original whose closeness distance (1 - closeness) is less
@@ -233,7 +250,7 @@ class VideoFingerprint:
     ``motion`` (v2) holds 16 bytes per window, how much each part of the picture
     changed since the window before (see ``_motion``); empty if not made.
     ``shifted`` (v2, never serialised) holds the query-side views of an off-centre
-    crop (see the module notes), 8 x 64 bytes per window, window by window.
+    crop (see the module notes), 9 x 64 bytes per window, window by window.
     """
 
     algorithm: str
@@ -257,7 +274,7 @@ class VideoFingerprint:
         ):
             raise FingerprintError("a motion signature needs descriptors and 16 bytes per hash")
         if self.shifted and len(self.shifted) != len(_SHIFTS) * len(self.descriptors):
-            raise FingerprintError("shifted views need 8 times the descriptor bytes")
+            raise FingerprintError(f"shifted views need {len(_SHIFTS)} times the descriptor bytes")
 
     @functools.cached_property
     def zoomed_hashes(self) -> tuple[int, ...]:
@@ -402,7 +419,7 @@ class Match:
     over time once what stays constant is removed (1.0 for two still clips, where there
     is no change to compare). ``mirrored`` says ``a`` matched ``b`` mirrored left to
     right; ``zoomed`` that ``a`` matched the centre of ``b`` (a copy cropped by about
-    10% per side), ``off_centre`` through one of ``a``'s shifted views (cropped on
+    5-10% per side), ``off_centre`` through one of ``a``'s shifted views (cropped on
     some sides only); ``speed`` the playback speed under which it matched; ``still`` that
     neither clip moves and the match rests on content alone. ``closeness`` is the mean
     descriptor cosine over the aligned windows (v1: one minus the mean Hamming distance
@@ -869,8 +886,14 @@ def _content_box(stack: npt.NDArray[Any]) -> tuple[int, int, int, int]:
         if centre <= 0.5:
             return 0, size  # no detail to tell a border by
         # Pads centre the picture: of two unequal borders only the narrower is taken on
-        # both sides (a calm edge of the picture itself, a sky or a wall, is not a pad).
-        cut = min(side(profile, centre), side(profile[::-1], centre))
+        # both sides (a calm edge of the picture itself, a sky or a wall, is not a pad),
+        # unless the other side shows a fill ending where the wider one does: a fill
+        # beside a calm edge of the picture ends in a step too weak to find unaided.
+        first, last = side(profile, centre), side(profile[::-1], centre)
+        cut = min(first, last)
+        if first != last:
+            other = profile[::-1] if first > last else profile
+            cut = max(cut, _confirmed(other, max(first, last), centre))
         lo, hi = cut, size - cut
         if hi - lo < _MIN_CONTENT * size:
             return 0, size
@@ -879,6 +902,24 @@ def _content_box(stack: npt.NDArray[Any]) -> tuple[int, int, int, int]:
     top, bottom = extent(row)
     left, right = extent(col)
     return top, bottom, left, right
+
+
+def _confirmed(profile: npt.NDArray[np.float32], width: int, centre: float) -> int:
+    """``width`` (give or take a cell) if ``profile`` starts with that much calm fill
+    ending in a step, else 0."""
+    for lo in (width, width - 1, width + 1):
+        if not 1 < lo < len(profile) // 2:
+            continue
+        outer = float(profile[: lo - 1].mean())
+        step = float(profile[lo - 1])
+        if (
+            outer < _BORDER_DETAIL * centre
+            and step >= _STEP * outer
+            and step >= _CONFIRM_EDGE * centre
+            and step >= float(profile[: lo - 1].max())
+        ):
+            return lo
+    return 0
 
 
 def _resampler(n_out: int, lo: float, hi: float, n_in: int) -> npt.NDArray[np.float32]:
@@ -1169,15 +1210,16 @@ def _compare_v2(
     sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     da = _unit_descriptors(a)
     # Views: (how, a's hashes, a's descriptors, b's hashes, b's descriptors), how being
-    # 0 (whole against whole), 1 (a against b's centre) or 2 (a shifted view of a, an
-    # off-centre crop, against b's centre).
+    # 0 (whole against whole), 1 (a, or its centre, against b's centre) or 2 (a shifted
+    # view of a, an off-centre crop, against b's centre).
     views = [(0, ha, da, _as_array(b), _unit_descriptors(b))]
     if b.zoomed and a.descriptors:
         hz, dz = np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)
         views.append((1, ha, da, hz, dz))
-        for raw, hashes in a.shifted_views:
+        for v, (raw, hashes) in enumerate(a.shifted_views):  # none unless a is a query
             hs = np.array(hashes, dtype=np.uint64)
-            views.append((2, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
+            how = 1 if _SHIFTS[v] == (_HALF_CROP, _HALF_CROP) else 2
+            views.append((how, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
     ma, mb = _motion_values(a), _motion_values(b)
@@ -1229,8 +1271,11 @@ def _compare_v2(
             least = max(V2_MIN_MOTION_CORRELATION, V2_STILL_MOTION / math.sqrt(len(ia)))
             if moves is not None and moves < (least if still else V2_MIN_MOTION_CORRELATION):
                 continue  # looks alike, moves differently: other footage, not even near
-            if moves is not None and not _motion_peaks(
-                moves, ma, mb, sa, index_b, speed, off, mirrored
+            if (
+                moves is not None
+                and not _motion_peaks(moves, ma, mb, sa, index_b, speed, off, mirrored)
+                and (still or not _aligned_anyway(closeness, rx, ry))
+                and (still or not _changes_peak(dav, db, sa, index_b, speed, off, mirrored))
             ):
                 continue
         if near is None or closeness > near[0]:
@@ -1302,6 +1347,49 @@ def _motion_peaks(
             m = _motion_agreement(ma[ia], mb[ib], mirrored)
             around.append(-1.0 if m is None else m)
     return moves - max(around) >= V2_MOTION_PEAK
+
+
+def _aligned_anyway(
+    closeness: float, rx: npt.NDArray[np.float32], ry: npt.NDArray[np.float32]
+) -> bool:
+    """Do two moving clips agree so closely, window by window and in how they change,
+    that the alignment needs no evidence from motion? (A smooth zoom shrunk to a
+    quarter: its coarse motion signatures agree as well 0.5-1 s either side.)"""
+    if closeness < V2_EXACT_CLOSENESS:
+        return False
+    norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
+    return norm > 0 and float((rx * ry).sum()) / norm >= V2_EXACT_CORRELATION
+
+
+def _changes_peak(
+    da: npt.NDArray[np.float32],
+    db: npt.NDArray[np.float32],
+    sa: npt.NDArray[np.int64],
+    index_b: npt.NDArray[np.int64],
+    speed: float,
+    off: int,
+    mirrored: bool,
+) -> bool:
+    """Do the pictures change together (temporal correlation of the descriptors) clearly
+    better at this alignment than 0.5-1 s either side of it? Evidence of the alignment
+    where motion signatures are too coarse to give it (a crop of people walking far off
+    in a fixed camera's view); smooth zooms and pans correlate as well either side."""
+    import numpy as np
+
+    flip = np.ones(da.shape[1], dtype=np.float32)
+    if mirrored:
+        flip[_HALF:] = -1
+    found: dict[int, float] = {}
+    for shift in (0, *_MOTION_SHIFTS):
+        ia, ib = _pairs(sa, index_b, speed, off + shift)
+        if len(ia) < V2_MIN_MATCHES:
+            continue
+        x, y = da[ia], db[ib] * flip
+        rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
+        norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
+        found[shift] = float((rx * ry).sum()) / norm if norm > 0 else 0.0
+    here = found.pop(0, -1.0)
+    return here - max(found.values(), default=-1.0) >= V2_CHANGES_PEAK
 
 
 def _pairs(

@@ -567,6 +567,34 @@ def test_stretches_of_one_fixed_camera_are_told_apart_by_their_motion(
         assert repo.lookup(fps["next"]) == []
 
 
+def test_a_fill_beside_a_calm_edge_of_the_picture_is_cut_as_a_pad(
+    real_dir: Path, tree_parts: dict[str, Path]
+) -> None:
+    """A fixed camera's 4:3 tree padded into 16:9 with a blurred fill: the picture's
+    right edge is calm, so the fill there ends in a weak step; the strong step on the
+    left, mirrored, finds it, and the copy hashes like the clip itself."""
+    from provenance.fingerprint import _GRID2, _content_box, _decode, _Windows
+
+    from .videogen import _boxed, _decoded
+
+    src = tree_parts["later"]
+    frames = ((t, _boxed(img, 640, 360, "blur")) for t, img in _decoded(src))
+    copy = encode_frames(real_dir / "tree-16-blurred-16x9.mp4", frames, fps=15)
+    import av
+
+    windows = _Windows(_GRID2)
+    with av.open(str(copy)) as container:
+        _decode(
+            container, "c", [windows], max_seconds=60, max_frames=5000, max_pixels=10**7, timeout=60
+        )
+    top, bottom, left, right = _content_box(np.stack(windows.images).astype(np.float32))
+    assert (top, bottom) == (0, _GRID2)
+    assert left == pytest.approx(_GRID2 / 8, abs=1) and right == pytest.approx(
+        _GRID2 * 7 / 8, abs=1
+    )
+    assert compare(compute(copy), compute(src)) is not None
+
+
 def test_an_original_whose_motion_agrees_clearly_less_is_no_rival() -> None:
     """Two stretches of one fixed camera look the same (closeness ~1 for both); the
     one whose small motions agree far better with the copy is named."""
@@ -605,6 +633,26 @@ def test_copy_cropped_on_two_sides_only_is_recovered(real_dir: Path) -> None:
     # The shifted views are made for queries: never stored, never signed.
     assert fp.shifted and VideoFingerprint.from_bytes(fp.to_bytes()).shifted == b""
     assert VideoFingerprint.from_bytes(fp.to_bytes(shifted=True)).shifted == fp.shifted
+
+
+def test_mirrored_copy_cropped_a_little_on_every_side_is_recovered(real_dir: Path) -> None:
+    """A mirrored re-post cut 5% off every side: 11% larger than the original and 11%
+    smaller than its centre, enough to lose a zoom; the copy's own centre matches."""
+    from .videogen import _decoded, _mirrored
+
+    original = _clip(real_dir, "chelsea", "zoom-in")
+
+    def cut(img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        dy, dx = round(h * 0.05), round(w * 0.05)
+        c = _mirrored(img)[dy : h - dy, dx : w - dx]
+        return np.ascontiguousarray(c[: c.shape[0] // 2 * 2, : c.shape[1] // 2 * 2])
+
+    frames = ((t, cut(img)) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / "chelsea-mirrored-cut.mp4", frames, fps=15, crf=30)
+    match = compare(compute(copy), compute(original))
+    assert match is not None and match.mirrored and match.zoomed and not match.off_centre
+    assert match.correlation >= 0.9 and "cropped to the centre" in match.explain()
 
 
 # -- decompression bombs ------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from provenance.fingerprint import (
+    _SHIFTS,
     ALGORITHM_V2,
     SAMPLE_PERIOD,
     VideoFingerprint,
@@ -242,7 +243,7 @@ def test_the_prefilter_keeps_a_copy_cropped_off_centre() -> None:
     fp = stored[0]
     centre = _rows(fp.zoomed)
     own = _walk(g, len(centre), 0.3)  # the copy as a whole: like nothing stored
-    views = np.stack([_walk(g, len(centre), 0.3) for _ in range(8)], axis=1)
+    views = np.stack([_walk(g, len(centre), 0.3) for _ in _SHIFTS], axis=1)
     views[:, 5] = centre + g.normal(size=centre.shape) * 0.2
     first = round(fp.timestamps[0] / SAMPLE_PERIOD)
     query = dataclasses.replace(

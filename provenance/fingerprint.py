@@ -35,7 +35,11 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
 5. A *motion signature* per window: how much each of 4x4 parts of the content changed
    since the window before (16 bytes). It tells apart stretches of one fixed camera's
    footage, which look the same but do not sway, flicker or pass at the same times.
-6. Nearly flat windows (black frames, fades) say nothing and are left out.
+6. A *motion path* per window: how the picture as a whole moved since the window
+   before (across, down, in or out; 3 bytes), fitted to the change where a pan or a
+   zoom explains it. One photo animated two ways differs in it where the descriptors
+   alone agree (a pan, and the same pan with a zoom).
+7. Nearly flat windows (black frames, fades) say nothing and are left out.
 
 :func:`compare` finds, over both orientations and playback speeds 0.9-1.1x, the time
 alignment under which most windows' hashes agree, then judges it on the descriptors:
@@ -45,7 +49,8 @@ descriptors once each clip's mean is removed: two clips on one static background
 one photo animated with two different motions, agree frame by frame but not in how
 they change). When both clips move, their motion signatures must agree too, and agree
 best at this alignment (or, where the motion signatures are too coarse to tell, the
-descriptors change together clearly best at it). A clip in which nothing moves is
+descriptors change together clearly best at it), and where both pan or zoom, their
+mean motion paths must agree. A clip in which nothing moves is
 matched on its content alone, with a stricter threshold. The :class:`Match` says which
 orientation and speed matched, where, and how closely.
 
@@ -144,6 +149,11 @@ _MOTION_CELLS = 4
 _MOTION_GRID = 64
 _MOTION_SCALE = 25.0  # byte = round(_MOTION_SCALE * log2(1 + 4 * difference))
 _MOTION_UNKNOWN = 255  # the first window: nothing before it to differ from
+_PATH_GRID = 32  # the whole picture's motion is estimated on this grid of the content
+_PATH_BYTES = 3  # across, down, in/out
+_PATH_SCALE = 100.0  # byte = round(_PATH_SCALE * grid cells moved since the window before)
+_PATH_UNKNOWN = -128  # the first window, or a change no pan or zoom explains
+_PATH_FIT = 0.45  # share of a window's brightness change the fitted move must explain
 # Shifted views, per axis (start, end) as shares of the content: what the original's
 # centre (_ZOOM cut per side) is in a copy cropped by _ZOOM on one side only (or on
 # both: the whole). Every combination but (whole, whole) is a view; and the centre a
@@ -199,6 +209,17 @@ _MOTION_SHIFTS = (-4, -3, -2, 2, 3, 4)  # windows
 # Or, when the pictures move, their descriptors' temporal correlation this far above
 # that 0.5-1 s either side (copies of a crowd far off in a fixed view: 0.26-0.29).
 V2_CHANGES_PEAK = 0.2
+# The pictures' mean global motion (pan and zoom, see _path) must agree within this
+# share of the larger (a pan's scale may differ by V2_PATH_PAN_SCALE: a crop, a speed)
+# unless both move less than V2_PATH_STILL grid cells per window on the whole. Copies
+# of steadily moving clips measured at most 0.13; one photo animated two ways, 0.27
+# (a pan vs a pan with a zoom) and 0.48 (a pan vs a diagonal pan).
+V2_PATH_RESIDUAL = 0.2
+V2_PATH_PAN_SCALE = 1.4
+V2_PATH_STILL = 0.05
+# ... and only when both move steadily: the mean move at least this share of the RMS
+# move per window (pans and zooms of photos: 0.90-0.95; a hand-held cup: 0.26).
+V2_PATH_STEADY = 0.6
 # Or the descriptors agree this closely (mean cosine) and change together this much.
 V2_EXACT_CLOSENESS = 0.99
 V2_EXACT_CORRELATION = 0.95
@@ -231,6 +252,8 @@ _HAS_DESCRIPTORS = 1
 _HAS_ZOOMED = 2
 _HAS_MOTION = 4
 _HAS_SHIFTED = 8
+_HAS_PATH = 16
+_KNOWN_FLAGS = _HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED | _HAS_PATH
 
 
 class FingerprintError(ProvenanceError):
@@ -248,7 +271,9 @@ class VideoFingerprint:
     hash is made from; empty when only hashes are known. ``zoomed`` (v2) holds the
     same for the centre of the picture (see the module notes); empty if not made.
     ``motion`` (v2) holds 16 bytes per window, how much each part of the picture
-    changed since the window before (see ``_motion``); empty if not made.
+    changed since the window before (see ``_motion``); empty if not made. ``path``
+    (v2) holds 3 signed bytes per window, how the picture as a whole moved since the
+    window before: across, down and in or out (see ``_path``); empty if not made.
     ``shifted`` (v2, never serialised) holds the query-side views of an off-centre
     crop (see the module notes), 9 x 64 bytes per window, window by window.
     """
@@ -260,6 +285,7 @@ class VideoFingerprint:
     descriptors: bytes = b""
     zoomed: bytes = b""
     motion: bytes = b""
+    path: bytes = b""
     shifted: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -273,6 +299,8 @@ class VideoFingerprint:
             not self.descriptors or len(self.motion) != _MOTION_CELLS**2 * len(self.hashes)
         ):
             raise FingerprintError("a motion signature needs descriptors and 16 bytes per hash")
+        if self.path and (not self.descriptors or len(self.path) != _PATH_BYTES * len(self.hashes)):
+            raise FingerprintError("a motion path needs descriptors and 3 bytes per hash")
         if self.shifted and len(self.shifted) != len(_SHIFTS) * len(self.descriptors):
             raise FingerprintError(f"shifted views need {len(_SHIFTS)} times the descriptor bytes")
 
@@ -337,9 +365,10 @@ class VideoFingerprint:
                 | (_HAS_ZOOMED if self.zoomed else 0)
                 | (_HAS_MOTION if self.motion else 0)
                 | (_HAS_SHIFTED if shifted and self.shifted else 0)
+                | (_HAS_PATH if self.path else 0)
             )
             header = _HEADER2.pack(_MAGIC2, period, dur, count, flags)
-            body = self.descriptors + self.zoomed + self.motion
+            body = self.descriptors + self.zoomed + self.motion + self.path
             return header + bytes(bitmap) + body + (self.shifted if flags & _HAS_SHIFTED else b"")
         return _HEADER2.pack(_MAGIC2, period, dur, count, 0) + bytes(bitmap) + hashes
 
@@ -352,15 +381,15 @@ class VideoFingerprint:
                 raise FingerprintError("fingerprint too short")
             _, period_ms, duration_ms, count, flags = _HEADER2.unpack_from(data)
             algorithm, header = ALGORITHM_V2, _HEADER2.size
-            if flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED) or (
-                flags and not flags & _HAS_DESCRIPTORS
-            ):
+            if flags & ~_KNOWN_FLAGS or (flags and not flags & _HAS_DESCRIPTORS):
                 raise FingerprintError("unknown fingerprint flags")
             per_slot = 2 * _HALF if flags & _HAS_DESCRIPTORS else 8
             if flags & _HAS_ZOOMED:
                 per_slot *= 2
             if flags & _HAS_MOTION:
                 per_slot += _MOTION_CELLS**2
+            if flags & _HAS_PATH:
+                per_slot += _PATH_BYTES
             if flags & _HAS_SHIFTED:
                 per_slot += len(_SHIFTS) * 2 * _HALF
         elif data[:4] == _MAGIC:
@@ -396,7 +425,9 @@ class VideoFingerprint:
         zoomed = bytes(body[half : 2 * half]) if flags & _HAS_ZOOMED else b""
         at = half + len(zoomed)
         motion = bytes(body[at : at + _MOTION_CELLS**2 * n]) if flags & _HAS_MOTION else b""
-        shifted = bytes(body[at + len(motion) :]) if flags & _HAS_SHIFTED else b""
+        at += len(motion)
+        path = bytes(body[at : at + _PATH_BYTES * n]) if flags & _HAS_PATH else b""
+        shifted = bytes(body[at + len(path) :]) if flags & _HAS_SHIFTED else b""
         return cls(
             algorithm,
             _hashes_of(descriptors),
@@ -405,6 +436,7 @@ class VideoFingerprint:
             descriptors,
             zoomed,
             motion,
+            path,
             shifted,
         )
 
@@ -949,6 +981,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     dy, dx = _ZOOM * (bottom - top), _ZOOM * (right - left)
     qz, _ = _describe(stack, top + dy, bottom - dy, left + dx, right - dx)
     moved = _motion(stack, top, bottom, left, right)
+    path = _path(stack, top, bottom, left, right)
     height, width = bottom - top, right - left
     qs = np.stack(
         [
@@ -967,6 +1000,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     chunks: list[bytes] = []
     zchunks: list[bytes] = []
     mchunks: list[bytes] = []
+    pchunks: list[bytes] = []
     schunks: list[bytes] = []
     stamps: list[float] = []
     for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
@@ -976,6 +1010,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
             chunks.append(q[k].tobytes())
             zchunks.append(qz[k].tobytes())
             mchunks.append(moved[k].tobytes() if s == slot else still)
+            pchunks.append(path[k].tobytes() if s == slot else bytes(_PATH_BYTES))
             schunks.append(qs[k].tobytes())
             stamps.append(round(s * SAMPLE_PERIOD, 3))
     descriptors = b"".join(chunks)
@@ -987,6 +1022,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         descriptors,
         b"".join(zchunks),
         b"".join(mchunks),
+        b"".join(pchunks),
         b"".join(schunks),
     )
 
@@ -1009,6 +1045,45 @@ def _motion(
         cells = diff.reshape(n - 1, _MOTION_CELLS, k, _MOTION_CELLS, k).mean(axis=(2, 4))
         q = np.rint(_MOTION_SCALE * np.log2(1 + 4 * cells.reshape(n - 1, -1)))
         out[1:] = np.clip(q, 0, _MOTION_UNKNOWN - 1).astype(np.uint8)
+    return out
+
+
+def _path(
+    stack: npt.NDArray[np.float32], top: int, bottom: int, left: int, right: int
+) -> npt.NDArray[np.int8]:
+    """Each window's global motion since the window before, in cells of a
+    _PATH_GRID grid of the content box: across, down, and in/out (the shift at the
+    box's edges), fitted by least squares to the brightness change (unknown for the
+    first window and where the fit explains too little of the change). A pan, a
+    zoom and their mix give different paths: one photo animated two ways is told
+    apart by them where its descriptors alone agree."""
+    import numpy as np
+
+    rows = _resampler(_PATH_GRID, top, bottom, stack.shape[1])
+    cols = _resampler(_PATH_GRID, left, right, stack.shape[2])
+    small = rows @ stack @ cols.T
+    n = len(small)
+    out = np.full((n, _PATH_BYTES), _PATH_UNKNOWN, dtype=np.int8)
+    if n < 2:
+        return out
+    mid = (small[1:] + small[:-1]) / 2
+    gy, gx = (np.asarray(g, dtype=np.float32) for g in np.gradient(mid, axis=(1, 2)))
+    c = np.linspace(-1.0, 1.0, _PATH_GRID, dtype=np.float32)
+    cx, cy = c[None, :], c[:, None]
+    inner = (slice(None), slice(1, -1), slice(1, -1))  # one-sided gradients at the edges
+    terms = [gx[inner], gy[inner], (cx * gx + cy * gy)[inner]]
+    a = np.stack([t.reshape(n - 1, -1) for t in terms], axis=1)  # (n-1, 3, cells)
+    b = (small[1:] - small[:-1])[inner].reshape(n - 1, -1, 1)
+    ata = a @ a.transpose(0, 2, 1)
+    ridge = 1e-3 * np.trace(ata, axis1=1, axis2=2) / 3 + 1.0  # flat pictures: no motion
+    ata += ridge[:, None, None] * np.eye(3, dtype=np.float32)
+    moved = -np.linalg.solve(ata, a @ b)
+    miss = b + a.transpose(0, 2, 1) @ moved
+    fit = 1 - (miss * miss).sum(axis=(1, 2)) / np.maximum((b * b).sum(axis=(1, 2)), 1e-9)
+    q = np.clip(np.rint(moved[..., 0] * _PATH_SCALE), -127, 127).astype(np.int8)
+    # Only a camera-like move (the whole picture pans or zooms) has a path; things
+    # moving within a still view, or a view changing too fast to fit, have none.
+    out[1:] = np.where((fit >= _PATH_FIT)[:, None], q, np.int8(_PATH_UNKNOWN))
     return out
 
 
@@ -1223,6 +1298,7 @@ def _compare_v2(
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
     ma, mb = _motion_values(a), _motion_values(b)
+    pa, pb = _path_values(a), _path_values(b)
     span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
     candidates: list[tuple[float, int, bool, float, int]] = []
     for view, (_, hav, _, hb, _) in enumerate(views):
@@ -1278,6 +1354,12 @@ def _compare_v2(
                 and (still or not _changes_peak(dav, db, sa, index_b, speed, off, mirrored))
             ):
                 continue
+        if (
+            pa is not None
+            and pb is not None
+            and not _paths_agree(pa[ia], pb[ib], mirrored, _view_centre(a, view - 2))
+        ):
+            continue  # the same picture moved another way: another animation of it
         if near is None or closeness > near[0]:
             t_a = np.array(a.timestamps)[ia]
             near = (closeness, float(t_a.min()), float(t_a.max()) + SAMPLE_PERIOD)
@@ -1416,6 +1498,68 @@ def _motion_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
     q = np.frombuffer(fp.motion, dtype=np.uint8).reshape(-1, _MOTION_CELLS**2)
     values = (np.exp2(q.astype(np.float32) / _MOTION_SCALE) - 1) / 4
     return np.where(q == _MOTION_UNKNOWN, np.float32(np.nan), values).astype(np.float32)
+
+
+def _path_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
+    """``fp``'s motion path in grid cells per window (NaN: unknown), or None."""
+    import numpy as np
+
+    if not fp.path:
+        return None
+    q = np.frombuffer(fp.path, dtype=np.int8).reshape(-1, _PATH_BYTES)
+    values = q.astype(np.float32) / _PATH_SCALE
+    return np.where(q == _PATH_UNKNOWN, np.float32(np.nan), values).astype(np.float32)
+
+
+def _view_centre(a: VideoFingerprint, shifted: int) -> tuple[float, float]:
+    """Where the centre of ``a`` lies from the centre of the original it is compared
+    with (across, down; in the original's half-widths), when its shifted view number
+    ``shifted`` (if any) is that original's centre: a zoom seen off-centre pans."""
+    if not 0 <= shifted < len(a.shifted_views):
+        return 0.0, 0.0
+
+    def along(lo: float, hi: float) -> float:
+        return 2 * (_ZOOM + (0.5 - lo) * (1 - 2 * _ZOOM) / (hi - lo)) - 1
+
+    (y0, y1), (x0, x1) = _SHIFTS[shifted]
+    return along(x0, x1), along(y0, y1)
+
+
+def _paths_agree(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float32],
+    mirrored: bool,
+    centre: tuple[float, float] = (0.0, 0.0),
+) -> bool:
+    """Did the two pictures, over the aligned windows, move the same way on the
+    whole: the mean pan (up to a scale: a crop, a speed) and the mean zoom within
+    V2_PATH_RESIDUAL of the larger mean motion? ``y``'s zoom pans the picture ``x``
+    shows by as much as ``centre`` (see :func:`_view_centre`) is off its centre.
+    Pictures that hardly move as a whole, or not steadily one way, give no evidence
+    (True)."""
+    import numpy as np
+
+    known = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
+    if known.sum() < V2_MIN_MATCHES:
+        return True
+    x, y = x[known], y[known]
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    for path, mean in ((x, mx), (y, my)):
+        # a hand-held camera wanders back and forth: its mean move says little
+        if np.linalg.norm(mean) < V2_PATH_STEADY * math.sqrt(float((path * path).sum(1).mean())):
+            return True
+    if mirrored:
+        my[0] = -my[0]
+    my[:2] += my[2] * np.array(centre, dtype=np.float32)
+    size = max(float(np.linalg.norm(mx)), float(np.linalg.norm(my)))
+    if size < V2_PATH_STILL:
+        return True
+    pan_x, pan_y = mx[:2], my[:2]
+    both = float(pan_y @ pan_y)
+    scale = float(pan_x @ pan_y) / both if both > 0 else 1.0
+    scale = min(max(scale, 1 / V2_PATH_PAN_SCALE), V2_PATH_PAN_SCALE)
+    miss = np.append(pan_x - scale * pan_y, mx[2] - my[2])
+    return float(np.linalg.norm(miss)) <= V2_PATH_RESIDUAL * size
 
 
 def _motion_agreement(
@@ -1624,7 +1768,7 @@ def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None
     if (
         period_ms != round(SAMPLE_PERIOD * 1000)
         or not flags & _HAS_DESCRIPTORS
-        or flags & ~(_HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED)
+        or flags & ~_KNOWN_FLAGS
     ):
         return None
     nbitmap = (count + 7) // 8
@@ -1634,6 +1778,7 @@ def _v2_layout(blob: bytes) -> tuple[npt.NDArray[np.int64], bytes, bytes] | None
     slots = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8))[:count])
     per_slot = 2 * _HALF * (2 if flags & _HAS_ZOOMED else 1)
     per_slot += _MOTION_CELLS**2 if flags & _HAS_MOTION else 0
+    per_slot += _PATH_BYTES if flags & _HAS_PATH else 0
     per_slot += len(_SHIFTS) * 2 * _HALF if flags & _HAS_SHIFTED else 0
     body = blob[_HEADER2.size + nbitmap :]
     if not len(slots) or slots[-1] != count - 1 or len(body) != per_slot * len(slots):

@@ -332,9 +332,10 @@ def test_input_error_is_a_provenance_error() -> None:
 def test_bytes_round_trip_and_size(original_fp: VideoFingerprint) -> None:
     data = original_fp.to_bytes()
     assert VideoFingerprint.from_bytes(data) == original_fp
-    # 64 descriptor bytes, 64 zoomed ones and a 16-byte motion signature per 0.25 s
-    # window: 35 KB a minute.
-    assert len(data) <= 15 + 144 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
+    # 64 descriptor bytes, 64 zoomed ones, a 16-byte motion signature and a 3-byte
+    # motion path per 0.25 s window: 35 KB a minute.
+    assert original_fp.path
+    assert len(data) <= 15 + 147 * len(original_fp.hashes) + len(original_fp.hashes) // 8 + 1
 
 
 def test_v1_fingerprints_are_still_made_read_and_matched(clip_dir: Path, original: Path) -> None:
@@ -419,6 +420,7 @@ BUNNY = THIRD_PARTY / "big-buck-bunny" / "bbb-320x180-5s.mp4"
 MOTIONS = {
     "zoom-in": (1.0, 1.2, 0.5, 0.5),
     "pan-right": (1.15, 1.15, 0.42, 0.58),
+    "zoom-in-right": (1.0, 1.2, 0.42, 0.58),
     "still": (1.0, 1.0, 0.5, 0.5),
 }
 
@@ -610,6 +612,26 @@ def test_an_original_whose_motion_agrees_clearly_less_is_no_rival() -> None:
     assert not mark_rivals([("a", top), ("b", far)])[0][1].ambiguous
     assert mark_rivals([("a", top), ("b", near)])[0][1].ambiguous
     assert mark_rivals([("a", top), ("b", unknown)])[0][1].ambiguous
+
+
+def test_one_photo_animated_two_ways_is_told_apart_by_its_motion_path(real_dir: Path) -> None:
+    """A pan and a pan with a zoom of one photo: a different generation, not a copy.
+    Their paths (how the whole picture moved) differ in the zoom; each one's own
+    re-encoded copy still matches it."""
+    from provenance.fingerprint import _path_values, _paths_agree
+
+    from .videogen import reencode
+
+    pan = compute(_clip(real_dir, "chelsea", "pan-right"))
+    zoom = compute(_clip(real_dir, "chelsea", "zoom-in-right"))
+    pan_path, zoom_path = _path_values(pan), _path_values(zoom)
+    assert pan_path is not None and zoom_path is not None
+    n = min(len(pan_path), len(zoom_path))
+    assert not _paths_agree(pan_path[:n], zoom_path[:n], mirrored=False)
+    assert compare(zoom, pan) is None and compare(pan, zoom) is None
+    for stem, fp in (("pan-right", pan), ("zoom-in-right", zoom)):
+        copy = reencode(_clip(real_dir, "chelsea", stem), real_dir / f"{stem}-crf30", crf=30)
+        assert compare(compute(copy), fp) is not None
 
 
 def test_copy_cropped_on_two_sides_only_is_recovered(real_dir: Path) -> None:

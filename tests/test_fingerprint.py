@@ -364,6 +364,40 @@ def test_any_fingerprint_round_trips(fp: VideoFingerprint) -> None:
     assert from_soft_binding(soft_binding_assertion(fp)) == fp
 
 
+@st.composite
+def full_v2(draw: st.DrawFn) -> VideoFingerprint:
+    """Any v2 fingerprint with every part, as a hostile soft-binding assertion may
+    carry it: descriptors, centre, motion signature and motion path of arbitrary bytes."""
+    from provenance.fingerprint import _hashes_of
+
+    n = draw(st.integers(8, 40))
+    first = draw(st.integers(0, 8))
+    part = lambda size: draw(st.binary(min_size=size * n, max_size=size * n))  # noqa: E731
+    desc = part(64)
+    stamps = tuple((first + k) * SAMPLE_PERIOD for k in range(n))
+    return VideoFingerprint(
+        ALGORITHM_V2,
+        _hashes_of(desc),
+        stamps,
+        (first + n) * SAMPLE_PERIOD,
+        desc,
+        part(64),
+        part(16),
+        part(3),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(full_v2(), full_v2())
+def test_any_full_v2_fingerprint_round_trips_and_compares(
+    a: VideoFingerprint, b: VideoFingerprint
+) -> None:
+    assert VideoFingerprint.from_bytes(a.to_bytes()) == a
+    for x, y in ((a, b), (a, a), (b, a)):
+        m = compare(x, y)
+        assert m is None or 0.0 <= m.similarity <= 1.0
+
+
 @given(st.binary(max_size=200))
 def test_malformed_bytes_raise_only_fingerprint_error(data: bytes) -> None:
     try:

@@ -77,7 +77,7 @@ import math
 import os
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -1223,19 +1223,22 @@ def compare(
     return best
 
 
-def _correlation(bits_a: npt.NDArray[np.float64], bits_b: npt.NDArray[np.float64]) -> float:
-    """Do the two clips change the same way over time? Correlation of their hash bits
-    after each clip's per-bit mean is removed.
+def _correlation(a: npt.NDArray[np.floating[Any]], b: npt.NDArray[np.floating[Any]]) -> float:
+    """Do the two clips change the same way over time? Correlation of their aligned
+    per-window vectors (hash bits, descriptors) after each clip's mean is removed.
 
     What a scene has throughout (a static background, a still picture) cancels out;
     what remains is motion and cuts, which two unrelated clips do not share.
     """
-    import numpy as np
+    return _centred_correlation(a - a.mean(axis=0), b - b.mean(axis=0))
 
-    da = bits_a - bits_a.mean(axis=0)
-    db = bits_b - bits_b.mean(axis=0)
-    norm = float(np.sqrt((da * da).sum() * (db * db).sum()))
-    return float((da * db).sum()) / norm if norm > 0 else 0.0
+
+def _centred_correlation(
+    ra: npt.NDArray[np.floating[Any]], rb: npt.NDArray[np.floating[Any]]
+) -> float:
+    """:func:`_correlation` of runs whose means are removed already (0 if either is constant)."""
+    norm = math.sqrt(float((ra * ra).sum()) * float((rb * rb).sum()))
+    return float((ra * rb).sum()) / norm if norm > 0 else 0.0
 
 
 def _distinct(hashes: npt.NDArray[np.uint64]) -> int:
@@ -1339,6 +1342,7 @@ def _compare_v2(
         rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
         ex, ey = float((rx * rx).sum(axis=1).mean()), float((ry * ry).sum(axis=1).mean())
         still = max(ex, ey) < V2_MOVING
+        changes = _centred_correlation(rx, ry)
         moves = None
         if ma is not None and mb is not None:
             moves = _motion_agreement(ma[ia], mb[ib], mirrored)
@@ -1347,13 +1351,30 @@ def _compare_v2(
             least = max(V2_MIN_MOTION_CORRELATION, V2_STILL_MOTION / math.sqrt(len(ia)))
             if moves is not None and moves < (least if still else V2_MIN_MOTION_CORRELATION):
                 continue  # looks alike, moves differently: other footage, not even near
-            if (
-                moves is not None
-                and not _motion_peaks(moves, ma, mb, sa, index_b, speed, off, mirrored)
-                and (still or not _aligned_anyway(closeness, rx, ry))
-                and (still or not _changes_peak(dav, db, sa, index_b, speed, off, mirrored))
+            motion_of = functools.partial(_motion_agreement, mirrored=mirrored)
+            if moves is not None and not _peaks(
+                moves, motion_of, ma, mb, sa, index_b, speed, off, V2_MOTION_PEAK
             ):
-                continue
+                # Where the motion signatures are too coarse to single the alignment
+                # out (a crowd far off in a cropped view, a smooth zoom shrunk to a
+                # quarter), the descriptors may: they change together clearly best at
+                # it, or agree near-exactly. A still picture has no such evidence.
+                exact = closeness >= V2_EXACT_CLOSENESS and changes >= V2_EXACT_CORRELATION
+                if still or not (
+                    exact
+                    or _peaks(
+                        changes,
+                        _correlation,
+                        dav,
+                        db * flip if mirrored else db,
+                        sa,
+                        index_b,
+                        speed,
+                        off,
+                        V2_CHANGES_PEAK,
+                    )
+                ):
+                    continue
         if (
             pa is not None
             and pb is not None
@@ -1372,8 +1393,7 @@ def _compare_v2(
                 continue
             corr = 1.0
         else:
-            norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
-            corr = float((rx * ry).sum()) / norm if norm > 0 else 0.0
+            corr = changes
             if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
                 continue
             if max(ex, ey) + V2_MOTION_NOISE > V2_MAX_MOTION_RATIO * (
@@ -1408,70 +1428,30 @@ def _compare_v2(
     return dataclasses.replace(best, distinct_samples=_distinct(best_hashes)), near
 
 
-def _motion_peaks(
-    moves: float,
-    ma: npt.NDArray[np.float32],
-    mb: npt.NDArray[np.float32],
+def _peaks(
+    here: float,
+    measure: Callable[[npt.NDArray[np.float32], npt.NDArray[np.float32]], float | None],
+    xa: npt.NDArray[np.float32],
+    yb: npt.NDArray[np.float32],
     sa: npt.NDArray[np.int64],
     index_b: npt.NDArray[np.int64],
     speed: float,
     off: int,
-    mirrored: bool,
+    margin: float,
 ) -> bool:
-    """Does the motion agree better at this alignment than 0.5-1 s either side of it?
-    Motion that agrees about as well at other alignments (footage that holds each
-    frame for a fixed time, a regular sway) is no evidence of this one: of the many
-    alignments a still picture allows, some line such motion up by chance."""
+    """Is ``here``, an agreement of ``a``'s and ``b``'s per-window rows ``xa`` and
+    ``yb`` at this alignment, at least ``margin`` above the same ``measure`` of the
+    rows paired up 0.5-1 s either side of it? Agreement about as good at other
+    alignments (footage that holds each frame for a fixed time, a regular sway, a smooth
+    zoom) is no evidence of this one: of the many alignments a still picture allows,
+    some line such motion up by chance."""
     around = [-1.0]
     for shift in _MOTION_SHIFTS:
         ia, ib = _pairs(sa, index_b, speed, off + shift)
         if len(ia) >= V2_MIN_MATCHES:
-            m = _motion_agreement(ma[ia], mb[ib], mirrored)
+            m = measure(xa[ia], yb[ib])
             around.append(-1.0 if m is None else m)
-    return moves - max(around) >= V2_MOTION_PEAK
-
-
-def _aligned_anyway(
-    closeness: float, rx: npt.NDArray[np.float32], ry: npt.NDArray[np.float32]
-) -> bool:
-    """Do two moving clips agree so closely, window by window and in how they change,
-    that the alignment needs no evidence from motion? (A smooth zoom shrunk to a
-    quarter: its coarse motion signatures agree as well 0.5-1 s either side.)"""
-    if closeness < V2_EXACT_CLOSENESS:
-        return False
-    norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
-    return norm > 0 and float((rx * ry).sum()) / norm >= V2_EXACT_CORRELATION
-
-
-def _changes_peak(
-    da: npt.NDArray[np.float32],
-    db: npt.NDArray[np.float32],
-    sa: npt.NDArray[np.int64],
-    index_b: npt.NDArray[np.int64],
-    speed: float,
-    off: int,
-    mirrored: bool,
-) -> bool:
-    """Do the pictures change together (temporal correlation of the descriptors) clearly
-    better at this alignment than 0.5-1 s either side of it? Evidence of the alignment
-    where motion signatures are too coarse to give it (a crop of people walking far off
-    in a fixed camera's view); smooth zooms and pans correlate as well either side."""
-    import numpy as np
-
-    flip = np.ones(da.shape[1], dtype=np.float32)
-    if mirrored:
-        flip[_HALF:] = -1
-    found: dict[int, float] = {}
-    for shift in (0, *_MOTION_SHIFTS):
-        ia, ib = _pairs(sa, index_b, speed, off + shift)
-        if len(ia) < V2_MIN_MATCHES:
-            continue
-        x, y = da[ia], db[ib] * flip
-        rx, ry = x - x.mean(axis=0), y - y.mean(axis=0)
-        norm = math.sqrt(float((rx * rx).sum()) * float((ry * ry).sum()))
-        found[shift] = float((rx * ry).sum()) / norm if norm > 0 else 0.0
-    here = found.pop(0, -1.0)
-    return here - max(found.values(), default=-1.0) >= V2_CHANGES_PEAK
+    return here - max(around) >= margin
 
 
 def _pairs(

@@ -609,6 +609,8 @@ def test_a_fill_beside_a_calm_edge_of_the_picture_is_cut_as_a_pad(
     """A fixed camera's 4:3 tree padded into 16:9 with a blurred fill: the picture's
     right edge is calm, so the fill there ends in a weak step; the strong step on the
     left, mirrored, finds it, and the copy hashes like the clip itself."""
+    import av
+
     from provenance.fingerprint import _GRID2, _content_box, _decode, _Windows
 
     from .videogen import _boxed, _decoded
@@ -616,8 +618,6 @@ def test_a_fill_beside_a_calm_edge_of_the_picture_is_cut_as_a_pad(
     src = tree_parts["later"]
     frames = ((t, _boxed(img, 640, 360, "blur")) for t, img in _decoded(src))
     copy = encode_frames(real_dir / "tree-16-blurred-16x9.mp4", frames, fps=15)
-    import av
-
     windows = _Windows(_GRID2)
     with av.open(str(copy)) as container:
         _decode(

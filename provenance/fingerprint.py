@@ -15,7 +15,11 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
    blurred copy of the picture that apps fill a 16:9 frame with) are cut off, so a
    vertical clip padded into 16:9 or 1:1 hashes like the clip itself. Pads are
    centred: a border found on one side is cut on both only where the other side
-   shows a fill ending in a step at the same place.
+   shows a fill ending in a step at the same place. A fill as busy as the picture (a
+   star field, grain) hides its pad: a query is also described, with its own motion,
+   inside the centred box a 9:16, 16:9 or 1:1 picture would fill in its frame where
+   the border finder found no such pad (*padded* views, made for queries, never
+   stored).
 3. Each window's content is resampled to 32x32, weighted towards the centre (corners,
    where logos and captions sit, count for little) and its 2-D DCT taken. The
    descriptor is 64 low-frequency coefficients: 32 *even* in the horizontal frequency
@@ -165,6 +169,15 @@ _SHIFTS = (
     *((y, x) for y in _AXIS_VIEWS for x in _AXIS_VIEWS if (y, x) != ((0.0, 1.0),) * 2),
     (_HALF_CROP, _HALF_CROP),
 )
+# Pads the border finder cannot see (a blurred fill as busy as the picture: a star
+# field, film grain): a query is also described inside the centred box that a picture
+# of each of these shapes (width / height) fills in its frame, when that box is a
+# _PAD_SHARE of the frame and the border finder left at least _PAD_MISSED of the frame
+# more than it on that axis. Query-side, never stored.
+_PAD_SHAPES = (9 / 16, 16 / 9, 1.0)
+_PAD_SHARE = (0.3, 0.85)
+_PAD_MISSED = 0.1
+_PAD_VIEW = 2 * _HALF + _MOTION_CELLS**2 + _PATH_BYTES  # bytes per padded view per window
 
 # v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
@@ -253,7 +266,8 @@ _HAS_ZOOMED = 2
 _HAS_MOTION = 4
 _HAS_SHIFTED = 8
 _HAS_PATH = 16
-_KNOWN_FLAGS = _HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED | _HAS_PATH
+_HAS_PADDED = 32  # query views inside assumed pads; their count is the blob's last byte
+_KNOWN_FLAGS = _HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED | _HAS_PATH | _HAS_PADDED
 
 
 class FingerprintError(ProvenanceError):
@@ -276,6 +290,9 @@ class VideoFingerprint:
     window before: across, down and in or out (see ``_path``); empty if not made.
     ``shifted`` (v2, never serialised) holds the query-side views of an off-centre
     crop (see the module notes), 9 x 64 bytes per window, window by window.
+    ``padded`` (v2, queries only, like ``shifted``) holds 0-3 views of the inside of a
+    pad the border finder may have missed (see ``_pad_boxes``): per window, per view,
+    its descriptor, motion signature and motion path (83 bytes).
     """
 
     algorithm: str
@@ -287,6 +304,7 @@ class VideoFingerprint:
     motion: bytes = b""
     path: bytes = b""
     shifted: bytes = dataclasses.field(default=b"", compare=False, repr=False)
+    padded: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.hashes) != len(self.timestamps):
@@ -303,6 +321,14 @@ class VideoFingerprint:
             raise FingerprintError("a motion path needs descriptors and 3 bytes per hash")
         if self.shifted and len(self.shifted) != len(_SHIFTS) * len(self.descriptors):
             raise FingerprintError(f"shifted views need {len(_SHIFTS)} times the descriptor bytes")
+        if self.padded and (
+            not self.descriptors
+            or len(self.padded) % (_PAD_VIEW * len(self.hashes))
+            or len(self.padded) > len(_PAD_SHAPES) * _PAD_VIEW * len(self.hashes)
+        ):
+            raise FingerprintError(
+                f"padded views need 1-{len(_PAD_SHAPES)} times {_PAD_VIEW} bytes per hash"
+            )
 
     @functools.cached_property
     def zoomed_hashes(self) -> tuple[int, ...]:
@@ -313,17 +339,25 @@ class VideoFingerprint:
     def shifted_views(self) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
         """The shifted views (v2 queries), each as (descriptor bytes, hashes): split
         and hashed once per query, not once per candidate it is compared with."""
-        if not self.shifted:
+        return _split_views(self.shifted, len(self.hashes))
+
+    @functools.cached_property
+    def padded_views(self) -> tuple[tuple[bytes, tuple[int, ...], bytes, bytes], ...]:
+        """The views inside assumed pads (v2 queries), each as (descriptor bytes,
+        hashes, motion signature bytes, motion path bytes)."""
+        if not self.padded or not self.hashes:
             return ()
         import numpy as np
 
-        per_view = np.frombuffer(self.shifted, dtype=np.int8).reshape(
-            len(self.hashes), len(_SHIFTS), 2 * _HALF
-        )
+        n = len(self.hashes)
+        per_view = np.frombuffer(self.padded, dtype=np.uint8).reshape(n, -1, _PAD_VIEW)
         out = []
-        for v in range(len(_SHIFTS)):
-            raw = np.ascontiguousarray(per_view[:, v]).tobytes()
-            out.append((raw, _hashes_of(raw)))
+        for v in range(per_view.shape[1]):
+            part = per_view[:, v]
+            desc = np.ascontiguousarray(part[:, : 2 * _HALF]).tobytes()
+            motion = np.ascontiguousarray(part[:, 2 * _HALF : -_PATH_BYTES]).tobytes()
+            path = np.ascontiguousarray(part[:, -_PATH_BYTES:]).tobytes()
+            out.append((desc, _hashes_of(desc), motion, path))
         return tuple(out)
 
     @property
@@ -366,10 +400,15 @@ class VideoFingerprint:
                 | (_HAS_MOTION if self.motion else 0)
                 | (_HAS_SHIFTED if shifted and self.shifted else 0)
                 | (_HAS_PATH if self.path else 0)
+                | (_HAS_PADDED if shifted and self.padded else 0)
             )
             header = _HEADER2.pack(_MAGIC2, period, dur, count, flags)
             body = self.descriptors + self.zoomed + self.motion + self.path
-            return header + bytes(bitmap) + body + (self.shifted if flags & _HAS_SHIFTED else b"")
+            if flags & _HAS_SHIFTED:
+                body += self.shifted
+            if flags & _HAS_PADDED:
+                body += self.padded + bytes([len(self.padded) // (_PAD_VIEW * len(self.hashes))])
+            return header + bytes(bitmap) + body
         return _HEADER2.pack(_MAGIC2, period, dur, count, 0) + bytes(bitmap) + hashes
 
     @classmethod
@@ -392,6 +431,13 @@ class VideoFingerprint:
                 per_slot += _PATH_BYTES
             if flags & _HAS_SHIFTED:
                 per_slot += len(_SHIFTS) * 2 * _HALF
+            padded_views = 0
+            if flags & _HAS_PADDED:
+                padded_views = data[-1] if len(data) > _HEADER2.size else 0
+                if not 1 <= padded_views <= len(_PAD_SHAPES):
+                    raise FingerprintError("fingerprint has a bad count of padded views")
+                data = data[:-1]
+                per_slot += padded_views * _PAD_VIEW
         elif data[:4] == _MAGIC:
             if len(data) < _HEADER.size:
                 raise FingerprintError("fingerprint too short")
@@ -427,7 +473,9 @@ class VideoFingerprint:
         motion = bytes(body[at : at + _MOTION_CELLS**2 * n]) if flags & _HAS_MOTION else b""
         at += len(motion)
         path = bytes(body[at : at + _PATH_BYTES * n]) if flags & _HAS_PATH else b""
-        shifted = bytes(body[at + len(path) :]) if flags & _HAS_SHIFTED else b""
+        at += len(path)
+        shifted = bytes(body[at : at + len(_SHIFTS) * half]) if flags & _HAS_SHIFTED else b""
+        padded = bytes(body[at + len(shifted) :]) if flags & _HAS_PADDED else b""
         return cls(
             algorithm,
             _hashes_of(descriptors),
@@ -438,7 +486,23 @@ class VideoFingerprint:
             motion,
             path,
             shifted,
+            padded,
         )
+
+
+def _split_views(raw: bytes, windows: int) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
+    """Query views stored window by window (``windows`` x views x 64 bytes), as
+    (descriptor bytes, hashes) per view."""
+    if not raw or not windows:
+        return ()
+    import numpy as np
+
+    per_view = np.frombuffer(raw, dtype=np.int8).reshape(windows, -1, 2 * _HALF)
+    out = []
+    for v in range(per_view.shape[1]):
+        part = np.ascontiguousarray(per_view[:, v]).tobytes()
+        out.append((part, _hashes_of(part)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -452,13 +516,15 @@ class Match:
     is no change to compare). ``mirrored`` says ``a`` matched ``b`` mirrored left to
     right; ``zoomed`` that ``a`` matched the centre of ``b`` (a copy cropped by about
     5-10% per side), ``off_centre`` through one of ``a``'s shifted views (cropped on
-    some sides only); ``speed`` the playback speed under which it matched; ``still`` that
-    neither clip moves and the match rests on content alone. ``closeness`` is the mean
-    descriptor cosine over the aligned windows (v1: one minus the mean Hamming distance
-    over 32); ``rivals`` how many other stored originals match as closely (set by a
-    repository lookup; see :func:`mark_rivals`). ``motion_correlation`` (v2) says how
-    alike the two clips' motion signatures change over time; None when either has no
-    motion to compare (a still photo). The ranges are in seconds of each clip.
+    some sides only); ``padded`` that ``a`` matched through a view inside a pad of its
+    frame that its border finder did not see (see ``_pad_boxes``); ``speed`` the
+    playback speed under which it matched; ``still`` that neither clip moves and the
+    match rests on content alone. ``closeness`` is the mean descriptor cosine over the
+    aligned windows (v1: one minus the mean Hamming distance over 32); ``rivals`` how
+    many other stored originals match as closely (set by a repository lookup; see
+    :func:`mark_rivals`). ``motion_correlation`` (v2) says how alike the two clips'
+    motion signatures change over time; None when either has no motion to compare (a
+    still photo). The ranges are in seconds of each clip.
     """
 
     similarity: float
@@ -479,6 +545,7 @@ class Match:
     rivals: int = 0
     off_centre: bool = False
     motion_correlation: float | None = None
+    padded: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -495,6 +562,8 @@ class Match:
             how.append("cropped off-centre")
         elif self.zoomed:
             how.append("cropped to the centre")
+        if self.padded:
+            how.append("padded into a wider or taller frame")
         if self.speed != 1.0:
             how.append(f"played at {self.speed:g}x")
         kind = "still picture" if self.still else "moving picture"
@@ -718,6 +787,7 @@ class _Windows:
         self.images: list[npt.NDArray[Any]] = []
         self.slots: list[int] = []
         self.repeats: list[int] = []  # windows without a frame of their own that follow
+        self.aspect = 0.0  # the frame's shape as shown (width / height); 0 if unknown
 
     def add(self, slot: int, image: npt.NDArray[np.uint8]) -> None:
         import numpy as np
@@ -824,6 +894,11 @@ def _decode(
             if pick == last_pick:
                 continue  # this quarter-window already has its frame
             last_pick = pick
+            if not windows[0].aspect and frame.width and frame.height:
+                sar = ctx.sample_aspect_ratio
+                shape = frame.width * (float(sar) if sar else 1.0) / frame.height
+                for w in windows:
+                    w.aspect = shape if 0.01 < shape < 100 else 0.0
             for w, scaler in zip(windows, scalers, strict=True):
                 grey = scaler.reformat(
                     frame,
@@ -954,6 +1029,35 @@ def _confirmed(profile: npt.NDArray[np.float32], width: int, centre: float) -> i
     return 0
 
 
+def _pad_boxes(
+    aspect: float, box: tuple[int, int, int, int], size: int
+) -> list[tuple[float, float, float, float]]:
+    """(top, bottom, left, right) of the centred box a picture of each of
+    ``_PAD_SHAPES`` fills in a frame of shape ``aspect`` (width / height), where that
+    box is a ``_PAD_SHARE`` of the frame and the border finder's ``box`` is wider (or
+    taller) than it by ``_PAD_MISSED`` of the frame or more: a pad it did not see. Pads
+    are where a vertical clip posted to a landscape or square frame (or the reverse)
+    sits; a fill as busy as the picture hides them."""
+    top, bottom, left, right = box
+    out: list[tuple[float, float, float, float]] = []
+    if aspect <= 0:
+        return out
+    for shape in _PAD_SHAPES:
+        pillar = shape < aspect  # bars left and right, else above and below
+        share = shape / aspect if pillar else aspect / shape
+        found = ((right - left) if pillar else (bottom - top)) / size
+        if shape == aspect or not _PAD_SHARE[0] <= share <= _PAD_SHARE[1]:
+            continue
+        if found < share + _PAD_MISSED:
+            continue  # the border finder found this pad, or one at least as narrow
+        lo, hi = (1 - share) * size / 2, (1 + share) * size / 2
+        if pillar:
+            out.append((float(top), float(bottom), lo, hi))
+        else:
+            out.append((lo, hi, float(left), float(right)))
+    return out
+
+
 def _resampler(n_out: int, lo: float, hi: float, n_in: int) -> npt.NDArray[np.float32]:
     """An (n_out, n_in) area-averaging matrix mapping cells lo..hi onto n_out cells."""
     import numpy as np
@@ -996,12 +1100,17 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         ],
         axis=1,
     )  # (windows, views, 64)
+    pads = _pad_boxes(windows.aspect, (top, bottom, left, right), stack.shape[1])
+    pad_parts = [
+        (_describe(stack, *box)[0], _motion(stack, *box), _path(stack, *box)) for box in pads
+    ]
     still = bytes(_MOTION_CELLS**2)  # a repeated window: nothing changed since the last
     chunks: list[bytes] = []
     zchunks: list[bytes] = []
     mchunks: list[bytes] = []
     pchunks: list[bytes] = []
     schunks: list[bytes] = []
+    padchunks: list[bytes] = []
     stamps: list[float] = []
     for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
         if rms[k] < _FLAT_STD:
@@ -1012,6 +1121,10 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
             mchunks.append(moved[k].tobytes() if s == slot else still)
             pchunks.append(path[k].tobytes() if s == slot else bytes(_PATH_BYTES))
             schunks.append(qs[k].tobytes())
+            for pq, pm, pp in pad_parts:
+                padchunks.append(pq[k].tobytes())
+                padchunks.append(pm[k].tobytes() if s == slot else still)
+                padchunks.append(pp[k].tobytes() if s == slot else bytes(_PATH_BYTES))
             stamps.append(round(s * SAMPLE_PERIOD, 3))
     descriptors = b"".join(chunks)
     return VideoFingerprint(
@@ -1024,11 +1137,12 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         b"".join(mchunks),
         b"".join(pchunks),
         b"".join(schunks),
+        b"".join(padchunks),
     )
 
 
 def _motion(
-    stack: npt.NDArray[np.float32], top: int, bottom: int, left: int, right: int
+    stack: npt.NDArray[np.float32], top: float, bottom: float, left: float, right: float
 ) -> npt.NDArray[np.uint8]:
     """Each window's motion signature: per cell of the content box, the mean absolute
     grey difference from the window before, log-quantised (the first is unknown)."""
@@ -1049,7 +1163,7 @@ def _motion(
 
 
 def _path(
-    stack: npt.NDArray[np.float32], top: int, bottom: int, left: int, right: int
+    stack: npt.NDArray[np.float32], top: float, bottom: float, left: float, right: float
 ) -> npt.NDArray[np.int8]:
     """Each window's global motion since the window before, in cells of a
     _PATH_GRID grid of the content box: across, down, and in/out (the shift at the
@@ -1287,24 +1401,32 @@ def _compare_v2(
     sa = np.rint(np.array(a.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     sb = np.rint(np.array(b.timestamps) / SAMPLE_PERIOD).astype(np.int64)
     da = _unit_descriptors(a)
-    # Views: (how, a's hashes, a's descriptors, b's hashes, b's descriptors), how being
-    # 0 (whole against whole), 1 (a, or its centre, against b's centre) or 2 (a shifted
-    # view of a, an off-centre crop, against b's centre).
-    views = [(0, ha, da, _as_array(b), _unit_descriptors(b))]
+    # Views: (how, a's hashes, a's descriptors, b's hashes, b's descriptors, which of
+    # a's shifted views or -1, a's motion signatures and path), how being 0 (whole
+    # against whole), 1 (a, or its centre, against b's centre), 2 (a shifted view of a,
+    # an off-centre crop, against b's centre) or 3 (the inside of an assumed pad of a,
+    # with its own motion, against b's whole).
+    ma, pa = _motion_values(a.motion), _path_values(a.path)
+    hw, dw = _as_array(b), _unit_descriptors(b)
+    views = [(0, ha, da, hw, dw, -1, ma, pa)]
     if b.zoomed and a.descriptors:
         hz, dz = np.array(b.zoomed_hashes, dtype=np.uint64), _unit_descriptors(b, True)
-        views.append((1, ha, da, hz, dz))
+        views.append((1, ha, da, hz, dz, -1, ma, pa))
         for v, (raw, hashes) in enumerate(a.shifted_views):  # none unless a is a query
             hs = np.array(hashes, dtype=np.uint64)
             how = 1 if _SHIFTS[v] == (_HALF_CROP, _HALF_CROP) else 2
-            views.append((how, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz))
+            views.append((how, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz, v, ma, pa))
+    if b.descriptors:
+        for raw, hashes, motion, path in a.padded_views:  # none unless a is a query
+            hp = np.array(hashes, dtype=np.uint64)
+            ud = _unit_descriptors(a, raw_bytes=raw)
+            views.append((3, hp, ud, hw, dw, -1, _motion_values(motion), _path_values(path)))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
-    ma, mb = _motion_values(a), _motion_values(b)
-    pa, pb = _path_values(a), _path_values(b)
+    mb, pb = _motion_values(b.motion), _path_values(b.path)
     span = int(sb.max()) + math.ceil(max(SPEEDS) * float(sa.max())) + 2
     candidates: list[tuple[float, int, bool, float, int]] = []
-    for view, (_, hav, _, hb, _) in enumerate(views):
+    for view, (_, hav, _, hb, *_) in enumerate(views):
         for mirrored in (False, True):
             hb_o = hb ^ np.uint64(_FLIP_MASK) if mirrored else hb
             dist = _popcount(hav[:, None] ^ hb_o[None, :])
@@ -1329,7 +1451,7 @@ def _compare_v2(
     near: tuple[float, float, float] | None = None
     best_hashes = ha
     for votes_for, view, mirrored, speed, off in candidates[: _CANDIDATES * len(views)]:
-        how, hav, dav, _, db = views[view]
+        how, hav, dav, _, db, shifted, ma, pa = views[view]
         if votes_for < V2_MIN_MATCHES / 2:
             break  # too few votes for any alignment to hold
         ia, ib = _pairs(sa, index_b, speed, off)
@@ -1378,7 +1500,7 @@ def _compare_v2(
         if (
             pa is not None
             and pb is not None
-            and not _paths_agree(pa[ia], pb[ib], mirrored, _view_centre(a, view - 2))
+            and not _paths_agree(pa[ia], pb[ib], mirrored, _view_centre(a, shifted))
         ):
             continue  # the same picture moved another way: another animation of it
         if near is None or closeness > near[0]:
@@ -1413,8 +1535,9 @@ def _compare_v2(
             matched_samples=matched,
             distinct_samples=0,  # counted once, for the alignment that wins
             mirrored=mirrored,
-            zoomed=how > 0,
+            zoomed=how in (1, 2),
             off_centre=how == 2,
+            padded=how == 3,
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
@@ -1469,24 +1592,24 @@ def _pairs(
     return ia[keep], ib[keep]
 
 
-def _motion_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
-    """``fp``'s motion signatures as grey-level differences (NaN: unknown), or None."""
+def _motion_values(raw: bytes) -> npt.NDArray[np.float32] | None:
+    """Motion signatures (bytes) as grey-level differences (NaN: unknown), or None."""
     import numpy as np
 
-    if not fp.motion:
+    if not raw:
         return None
-    q = np.frombuffer(fp.motion, dtype=np.uint8).reshape(-1, _MOTION_CELLS**2)
+    q = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _MOTION_CELLS**2)
     values = (np.exp2(q.astype(np.float32) / _MOTION_SCALE) - 1) / 4
     return np.where(q == _MOTION_UNKNOWN, np.float32(np.nan), values).astype(np.float32)
 
 
-def _path_values(fp: VideoFingerprint) -> npt.NDArray[np.float32] | None:
-    """``fp``'s motion path in grid cells per window (NaN: unknown), or None."""
+def _path_values(raw: bytes) -> npt.NDArray[np.float32] | None:
+    """A motion path (bytes) in grid cells per window (NaN: unknown), or None."""
     import numpy as np
 
-    if not fp.path:
+    if not raw:
         return None
-    q = np.frombuffer(fp.path, dtype=np.int8).reshape(-1, _PATH_BYTES)
+    q = np.frombuffer(raw, dtype=np.int8).reshape(-1, _PATH_BYTES)
     values = q.astype(np.float32) / _PATH_SCALE
     return np.where(q == _PATH_UNKNOWN, np.float32(np.nan), values).astype(np.float32)
 
@@ -1585,6 +1708,7 @@ def _rank(m: Match) -> float:
         - 0.05 * m.mirrored
         - 0.05 * m.zoomed
         - 0.05 * m.off_centre
+        - 0.05 * m.padded
     )
 
 
@@ -1649,14 +1773,17 @@ def query_hashes(fp: VideoFingerprint) -> tuple[int, ...]:
     if fp.algorithm != ALGORITHM_V2:
         return fp.hashes
     mirrored = tuple(h ^ _FLIP_MASK for h in fp.hashes)
-    return fp.hashes + mirrored + _uncertain_variants(fp) + _shifted_keys(fp)
+    return fp.hashes + mirrored + _uncertain_variants(fp) + _view_keys(fp)
 
 
-def _shifted_keys(fp: VideoFingerprint) -> tuple[int, ...]:
-    """The hashes of the shifted views (an off-centre crop) of every fourth window: a
-    copy cropped on some sides shares them with its original's centre. A few windows
-    are enough to bring the original up as a candidate; the comparison uses all."""
-    return tuple(h for _, hashes in fp.shifted_views for h in hashes[::4])
+def _view_keys(fp: VideoFingerprint) -> tuple[int, ...]:
+    """The hashes of the shifted views (an off-centre crop) and of the views inside
+    assumed pads, of every fourth window: a copy cropped on some sides shares them with
+    its original's centre, a padded one with its original. A few windows are enough to
+    bring the original up as a candidate; the comparison uses all."""
+    views = [hashes for _, hashes in fp.shifted_views]
+    views += [hashes for _, hashes, _, _ in fp.padded_views]
+    return tuple(h for hashes in views for h in hashes[::4])
 
 
 _BAND_BITS = 16  # the repository indexes 16-bit bands of the hash
@@ -1850,7 +1977,8 @@ def worth_comparing(
     reached = np.zeros(len(slots), dtype=bool)
     step = max(1, _PREFILTER_CELLS // len(ha))  # stored samples per block: bounded memory
     # The query's views as _compare_v2 pairs them: its own hashes with every stored
-    # view, each shifted view's with the stored centres only.
+    # view, each shifted view's with the stored centres only, each padded view's with
+    # the stored wholes only.
     queries: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = [
         (ha, np.arange(len(hb), dtype=np.int64))
     ]
@@ -1858,6 +1986,9 @@ def worth_comparing(
     if len(centres):
         for _, view_hashes in query.shifted_views:
             queries.append((np.array(view_hashes, dtype=np.uint64), centres))
+    wholes = np.flatnonzero(kind == 0)
+    for _, view_hashes, _, _ in query.padded_views:
+        queries.append((np.array(view_hashes, dtype=np.uint64), wholes))
     for (hq_view, cols), mirrored in itertools.product(queries, (False, True)):
         _votes_reach(
             hq_view ^ np.uint64(_FLIP_MASK) if mirrored else hq_view,

@@ -367,7 +367,8 @@ def test_any_fingerprint_round_trips(fp: VideoFingerprint) -> None:
 @st.composite
 def full_v2(draw: st.DrawFn) -> VideoFingerprint:
     """Any v2 fingerprint with every part, as a hostile soft-binding assertion may
-    carry it: descriptors, centre, motion signature and motion path of arbitrary bytes."""
+    carry it: descriptors, centre, motion signature and motion path of arbitrary bytes;
+    and the query-side views (shifted, inside assumed pads) of arbitrary bytes too."""
     from provenance.fingerprint import _hashes_of
 
     n = draw(st.integers(8, 40))
@@ -384,6 +385,8 @@ def full_v2(draw: st.DrawFn) -> VideoFingerprint:
         part(64),
         part(16),
         part(3),
+        part(9 * 64) if draw(st.booleans()) else b"",
+        part(draw(st.integers(0, 3)) * 83),
     )
 
 
@@ -393,6 +396,8 @@ def test_any_full_v2_fingerprint_round_trips_and_compares(
     a: VideoFingerprint, b: VideoFingerprint
 ) -> None:
     assert VideoFingerprint.from_bytes(a.to_bytes()) == a
+    query = VideoFingerprint.from_bytes(a.to_bytes(shifted=True))
+    assert (query.shifted, query.padded) == (a.shifted, a.padded)
     for x, y in ((a, b), (a, a), (b, a)):
         m = compare(x, y)
         assert m is None or 0.0 <= m.similarity <= 1.0
@@ -631,6 +636,38 @@ def test_a_fill_beside_a_calm_edge_of_the_picture_is_cut_as_a_pad(
     assert compare(compute(copy), compute(src)) is not None
 
 
+@pytest.mark.parametrize("width,height", [(640, 360), (360, 360)])
+def test_a_pad_the_border_finder_misses_is_tried_where_pads_sit(
+    real_dir: Path, width: int, height: int
+) -> None:
+    """A star field animated in a vertical frame and posted into a 16:9 or square frame
+    with a blurred fill: the fill is about as busy as the picture, so the border finder
+    finds no pad (or a sliver); the query's view inside the centred 9:16 box finds the
+    original, and says so. Other photos' animations stay unmatched."""
+    import av
+
+    from provenance.fingerprint import _GRID2, _content_box, _decode, _Windows
+
+    from .videogen import _boxed, _decoded
+
+    original = _clip(real_dir, "hubble_deep_field", "zoom-in")
+    frames = ((t, _boxed(img, width, height, "blur")) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / f"hubble-{width}x{height}.mp4", frames, fps=15, crf=30)
+    windows = _Windows(_GRID2)
+    with av.open(str(copy)) as container:
+        _decode(
+            container, "c", [windows], max_seconds=60, max_frames=5000, max_pixels=10**7, timeout=60
+        )
+    _, _, left, right = _content_box(np.stack(windows.images).astype(np.float32))
+    assert right - left > 0.9 * _GRID2  # the pad is not seen
+    query = compute(copy)
+    match = compare(query, compute(original))
+    assert match is not None and match.padded and not match.zoomed
+    assert "padded" in match.explain()
+    for other in ("chelsea", "coffee", "astronaut"):
+        assert compare(query, compute(_clip(real_dir, other, "zoom-in"))) is None
+
+
 def test_an_original_whose_motion_agrees_clearly_less_is_no_rival() -> None:
     """Two stretches of one fixed camera look the same (closeness ~1 for both); the
     one whose small motions agree far better with the copy is named."""
@@ -658,7 +695,7 @@ def test_one_photo_animated_two_ways_is_told_apart_by_its_motion_path(real_dir: 
 
     pan = compute(_clip(real_dir, "chelsea", "pan-right"))
     zoom = compute(_clip(real_dir, "chelsea", "zoom-in-right"))
-    pan_path, zoom_path = _path_values(pan), _path_values(zoom)
+    pan_path, zoom_path = _path_values(pan.path), _path_values(zoom.path)
     assert pan_path is not None and zoom_path is not None
     n = min(len(pan_path), len(zoom_path))
     assert not _paths_agree(pan_path[:n], zoom_path[:n], mirrored=False)

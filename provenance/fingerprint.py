@@ -19,7 +19,10 @@ Two algorithms, each recorded as the ``alg`` of a C2PA ``c2pa.soft-binding`` ass
    star field, grain) hides its pad: a query is also described, with its own motion,
    inside the centred box a 9:16, 16:9 or 1:1 picture would fill in its frame where
    the border finder found no such pad (*padded* views, made for queries, never
-   stored).
+   stored). A caption box or bar laid over the picture outweighs faint or smooth
+   content (a star field, a dark photo): where a query shows horizontal bands between
+   two long straight edges (or an edge and the frame), it is also described with those
+   bands filled in from the rows above and below (the *filled* view, queries only).
 3. Each window's content is resampled to 32x32, weighted towards the centre (corners,
    where logos and captions sit, count for little) and its 2-D DCT taken. The
    descriptor is 64 low-frequency coefficients: 32 *even* in the horizontal frequency
@@ -178,6 +181,19 @@ _PAD_SHAPES = (9 / 16, 16 / 9, 1.0)
 _PAD_SHARE = (0.3, 0.85)
 _PAD_MISSED = 0.1
 _PAD_VIEW = 2 * _HALF + _MOTION_CELLS**2 + _PATH_BYTES  # bytes per padded view per window
+# Overlay boxes (captions, banners, logos): rows where the clip's median picture steps
+# by at least _BAND_STEP grey levels, one way, along a straight run of columns (a box's
+# top or bottom edge), paired with another such edge over the same columns into a box
+# _BAND_HEIGHT of the content's height tall. Across _BAND_RUN of the width it is a
+# caption or banner; from _LOGO_RUN, only within _LOGO_ZONE of the top or bottom, a
+# logo. At most _BAND_MAX of the content in all.
+_BAND_STEP = 24.0
+_BAND_RUN = 0.4
+_LOGO_RUN = 0.12
+_LOGO_ZONE = 0.2
+_BAND_HEIGHT = (0.02, 0.2)
+_BAND_MAX = 0.3
+_LOGO_FLAT = 12.0  # grey levels: the most a logo box's inside may vary
 
 # v1 matching. Hamming distances are out of 64: unrelated content sits near 32.
 MAX_DISTANCE = 16  # a sample pair "matches" at or below this distance
@@ -201,7 +217,8 @@ V2_MIN_CORRELATION = 0.6  # temporal correlation needed when either clip moves
 V2_MAX_MOTION_RATIO = 1.6
 V2_MOTION_NOISE = 0.01
 # A mirror is a second hypothesis tried on every pair, and a mirrored motion of a
-# symmetric picture can resemble another motion of it: stricter.
+# symmetric picture can resemble another motion of it: stricter. So is a view with
+# boxes filled in: what it hides may be what told another motion of the picture apart.
 V2_MIN_CORRELATION_MIRRORED = 0.8
 V2_MOVING = 0.002  # mean squared change of a clip's unit descriptors: above it, it moves
 V2_STILL_COSINE = 0.9  # median cosine two still clips need
@@ -267,7 +284,10 @@ _HAS_MOTION = 4
 _HAS_SHIFTED = 8
 _HAS_PATH = 16
 _HAS_PADDED = 32  # query views inside assumed pads; their count is the blob's last byte
-_KNOWN_FLAGS = _HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED | _HAS_PATH | _HAS_PADDED
+_HAS_FILLED = 64  # a query view with overlay bands filled in
+_KNOWN_FLAGS = (
+    _HAS_DESCRIPTORS | _HAS_ZOOMED | _HAS_MOTION | _HAS_SHIFTED | _HAS_PATH | _HAS_PADDED
+) | _HAS_FILLED
 
 
 class FingerprintError(ProvenanceError):
@@ -292,7 +312,9 @@ class VideoFingerprint:
     crop (see the module notes), 9 x 64 bytes per window, window by window.
     ``padded`` (v2, queries only, like ``shifted``) holds 0-3 views of the inside of a
     pad the border finder may have missed (see ``_pad_boxes``): per window, per view,
-    its descriptor, motion signature and motion path (83 bytes).
+    its descriptor, motion signature and motion path (83 bytes). ``filled`` (v2,
+    queries only) is one more such view: the whole picture with the overlay bands a
+    query shows filled in (see ``_overlay_bands``); empty where it shows none.
     """
 
     algorithm: str
@@ -305,6 +327,7 @@ class VideoFingerprint:
     path: bytes = b""
     shifted: bytes = dataclasses.field(default=b"", compare=False, repr=False)
     padded: bytes = dataclasses.field(default=b"", compare=False, repr=False)
+    filled: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.hashes) != len(self.timestamps):
@@ -329,6 +352,10 @@ class VideoFingerprint:
             raise FingerprintError(
                 f"padded views need 1-{len(_PAD_SHAPES)} times {_PAD_VIEW} bytes per hash"
             )
+        if self.filled and (
+            not self.descriptors or len(self.filled) != _PAD_VIEW * len(self.hashes)
+        ):
+            raise FingerprintError(f"a filled view needs {_PAD_VIEW} bytes per hash")
 
     @functools.cached_property
     def zoomed_hashes(self) -> tuple[int, ...]:
@@ -345,20 +372,13 @@ class VideoFingerprint:
     def padded_views(self) -> tuple[tuple[bytes, tuple[int, ...], bytes, bytes], ...]:
         """The views inside assumed pads (v2 queries), each as (descriptor bytes,
         hashes, motion signature bytes, motion path bytes)."""
-        if not self.padded or not self.hashes:
-            return ()
-        import numpy as np
+        return _split_whole_views(self.padded, len(self.hashes))
 
-        n = len(self.hashes)
-        per_view = np.frombuffer(self.padded, dtype=np.uint8).reshape(n, -1, _PAD_VIEW)
-        out = []
-        for v in range(per_view.shape[1]):
-            part = per_view[:, v]
-            desc = np.ascontiguousarray(part[:, : 2 * _HALF]).tobytes()
-            motion = np.ascontiguousarray(part[:, 2 * _HALF : -_PATH_BYTES]).tobytes()
-            path = np.ascontiguousarray(part[:, -_PATH_BYTES:]).tobytes()
-            out.append((desc, _hashes_of(desc), motion, path))
-        return tuple(out)
+    @functools.cached_property
+    def filled_views(self) -> tuple[tuple[bytes, tuple[int, ...], bytes, bytes], ...]:
+        """The view with overlay bands filled in (v2 queries; none or one), as
+        :attr:`padded_views`."""
+        return _split_whole_views(self.filled, len(self.hashes))
 
     @property
     def slots(self) -> tuple[int, ...]:
@@ -401,11 +421,14 @@ class VideoFingerprint:
                 | (_HAS_SHIFTED if shifted and self.shifted else 0)
                 | (_HAS_PATH if self.path else 0)
                 | (_HAS_PADDED if shifted and self.padded else 0)
+                | (_HAS_FILLED if shifted and self.filled else 0)
             )
             header = _HEADER2.pack(_MAGIC2, period, dur, count, flags)
             body = self.descriptors + self.zoomed + self.motion + self.path
             if flags & _HAS_SHIFTED:
                 body += self.shifted
+            if flags & _HAS_FILLED:
+                body += self.filled
             if flags & _HAS_PADDED:
                 body += self.padded + bytes([len(self.padded) // (_PAD_VIEW * len(self.hashes))])
             return header + bytes(bitmap) + body
@@ -431,6 +454,8 @@ class VideoFingerprint:
                 per_slot += _PATH_BYTES
             if flags & _HAS_SHIFTED:
                 per_slot += len(_SHIFTS) * 2 * _HALF
+            if flags & _HAS_FILLED:
+                per_slot += _PAD_VIEW
             padded_views = 0
             if flags & _HAS_PADDED:
                 padded_views = data[-1] if len(data) > _HEADER2.size else 0
@@ -475,7 +500,9 @@ class VideoFingerprint:
         path = bytes(body[at : at + _PATH_BYTES * n]) if flags & _HAS_PATH else b""
         at += len(path)
         shifted = bytes(body[at : at + len(_SHIFTS) * half]) if flags & _HAS_SHIFTED else b""
-        padded = bytes(body[at + len(shifted) :]) if flags & _HAS_PADDED else b""
+        at += len(shifted)
+        filled = bytes(body[at : at + _PAD_VIEW * n]) if flags & _HAS_FILLED else b""
+        padded = bytes(body[at + len(filled) :]) if flags & _HAS_PADDED else b""
         return cls(
             algorithm,
             _hashes_of(descriptors),
@@ -487,7 +514,29 @@ class VideoFingerprint:
             path,
             shifted,
             padded,
+            filled,
         )
+
+
+def _split_whole_views(
+    raw: bytes, windows: int
+) -> tuple[tuple[bytes, tuple[int, ...], bytes, bytes], ...]:
+    """Whole-picture query views stored window by window (``windows`` x views x
+    ``_PAD_VIEW`` bytes), as (descriptor bytes, hashes, motion signature bytes, motion
+    path bytes) per view."""
+    if not raw or not windows:
+        return ()
+    import numpy as np
+
+    per_view = np.frombuffer(raw, dtype=np.uint8).reshape(windows, -1, _PAD_VIEW)
+    out = []
+    for v in range(per_view.shape[1]):
+        part = per_view[:, v]
+        desc = np.ascontiguousarray(part[:, : 2 * _HALF]).tobytes()
+        motion = np.ascontiguousarray(part[:, 2 * _HALF : -_PATH_BYTES]).tobytes()
+        path = np.ascontiguousarray(part[:, -_PATH_BYTES:]).tobytes()
+        out.append((desc, _hashes_of(desc), motion, path))
+    return tuple(out)
 
 
 def _split_views(raw: bytes, windows: int) -> tuple[tuple[bytes, tuple[int, ...]], ...]:
@@ -517,7 +566,8 @@ class Match:
     right; ``zoomed`` that ``a`` matched the centre of ``b`` (a copy cropped by about
     5-10% per side), ``off_centre`` through one of ``a``'s shifted views (cropped on
     some sides only); ``padded`` that ``a`` matched through a view inside a pad of its
-    frame that its border finder did not see (see ``_pad_boxes``); ``speed`` the
+    frame that its border finder did not see (see ``_pad_boxes``); ``filled`` through
+    its view with overlay bands filled in (see ``_overlay_bands``); ``speed`` the
     playback speed under which it matched; ``still`` that neither clip moves and the
     match rests on content alone. ``closeness`` is the mean descriptor cosine over the
     aligned windows (v1: one minus the mean Hamming distance over 32); ``rivals`` how
@@ -546,6 +596,7 @@ class Match:
     off_centre: bool = False
     motion_correlation: float | None = None
     padded: bool = False
+    filled: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -564,6 +615,8 @@ class Match:
             how.append("cropped to the centre")
         if self.padded:
             how.append("padded into a wider or taller frame")
+        if self.filled:
+            how.append("with a caption or banner over it")
         if self.speed != 1.0:
             how.append(f"played at {self.speed:g}x")
         kind = "still picture" if self.still else "moving picture"
@@ -696,6 +749,7 @@ def compute(
     max_frames: int = MAX_FRAMES,
     max_pixels: int = MAX_PIXELS,
     timeout: float = TIMEOUT,
+    query: bool = True,
 ) -> VideoFingerprint:
     """Fingerprint the first video stream of the file at ``path``.
 
@@ -704,7 +758,9 @@ def compute(
     start. A stream whose frames are larger than ``max_pixels`` is refused before a
     frame is decoded (a decompression bomb). Raises :class:`InputError` naming the file
     when it is missing, not video, undecodable, too large, too slow to decode, or has
-    no informative frame.
+    no informative frame. ``query=False`` leaves out the views only a query is
+    compared through (shifted, padded, filled): an original being registered or signed
+    stores none of them, and skipping them saves their time.
     """
     return compute_many(
         path,
@@ -713,6 +769,7 @@ def compute(
         max_frames=max_frames,
         max_pixels=max_pixels,
         timeout=timeout,
+        query=query,
     )[algorithm]
 
 
@@ -724,6 +781,7 @@ def compute_many(
     max_frames: int = MAX_FRAMES,
     max_pixels: int = MAX_PIXELS,
     timeout: float = TIMEOUT,
+    query: bool = True,
 ) -> dict[str, VideoFingerprint]:
     """:func:`compute` for several algorithms from one decode (each picked frame is
     shrunk once per algorithm): a clip looked up against entries registered with v1
@@ -769,7 +827,7 @@ def compute_many(
         container.close()
     out: dict[str, VideoFingerprint] = {}
     for a, w in windows.items():
-        fp = _finish_v1(w, duration) if a == ALGORITHM_V1 else _finish_v2(w, duration)
+        fp = _finish_v1(w, duration) if a == ALGORITHM_V1 else _finish_v2(w, duration, query)
         if not fp.hashes:
             raise InputError(f"{shown}: every frame is blank; nothing to fingerprint")
         out[a] = fp
@@ -1058,6 +1116,133 @@ def _pad_boxes(
     return out
 
 
+def _overlay_bands(
+    stack: npt.NDArray[np.float32], box: tuple[float, float, float, float]
+) -> list[tuple[int, int, int, int]]:
+    """(first row, last row, first column, last column; grid cells) of the boxes a
+    caption, banner or logo lays over the content ``box`` of ``stack``: between two long
+    straight horizontal edges of the clip's median picture, the lower one under most of
+    the upper one's columns (see ``_BAND_*``), or a wide such edge and the content's top
+    or bottom (a banner flush with it). A box across at least ``_BAND_RUN`` of the width
+    is a caption or banner anywhere, and is filled across the frame; a shorter one
+    (``_LOGO_RUN``) counts only in the top or bottom ``_LOGO_ZONE``, where logos sit. A
+    fixed overlay keeps its edges in the median while moving content blurs."""
+    import numpy as np
+
+    top, bottom = math.ceil(box[0]), math.floor(box[1])
+    left, right = math.ceil(box[2]), math.floor(box[3])
+    height, width = bottom - top, right - left
+    if height < 16 or width < 16:
+        return []
+    median = np.median(stack[:, top:bottom, left:right], axis=0)
+    # Over two rows: an edge between grid rows is shared by both; and a row counts
+    # where it or the one before steps, so an edge smeared over two rows stays whole.
+    step = median[2:] - median[:-2]  # row r to row r + 2, for the edge at row r + 1
+    # edges: (row, first column, end column, wide)
+    # edges: (row, first column, end column, wide, sign of the step; 0 for the frame's)
+    edges: list[tuple[int, int, int, bool, int]] = [(top, left, right, True, 0)]
+    for r in range(len(step)):
+        for sign in (1, -1):
+            strong = sign * step[r] >= _BAND_STEP
+            if r:
+                strong |= sign * step[r - 1] >= _BAND_STEP
+            for c0, c1 in _runs(_close_gaps(strong), _LOGO_RUN * width):
+                wide = c1 - c0 >= _BAND_RUN * width
+                edges.append((top + r + 1, left + c0, left + c1, wide, sign))
+    edges.append((bottom - 1, left, right, True, 0))
+    lo, hi = _BAND_HEIGHT[0] * height, _BAND_HEIGHT[1] * height
+    last = len(edges) - 1
+    found: list[tuple[int, int, int, int]] = []
+    used: set[int] = set()
+    for i, (y0, a0, a1, wide0, sign0) in enumerate(edges[:-1]):
+        if i in used:
+            continue
+        best = None
+        for j in range(i + 1, len(edges)):
+            y1, b0, b1, wide1, sign1 = edges[j]
+            if y1 - y0 > hi:
+                break
+            if (i == 0 and not wide1) or (j == last and not wide0) or (i, j) == (0, last):
+                continue  # the frame's own top or bottom closes a banner only
+            if sign0 * sign1 > 0:
+                continue  # a box steps into it and back out: brighter or darker than both sides
+            closes = y1 - y0 >= lo and min(a1, b1) - max(a0, b0) >= 0.8 * (a1 - a0)
+            # the farthest edge that closes a box under the same columns; the frame's
+            # bottom only where no edge of the picture does
+            if closes and (j != last or best is None):
+                best = j
+        if best is None:
+            continue
+        y1, b0, b1, _, _ = edges[best]
+        c0, c1 = max(a0, b0), min(a1, b1)
+        wide = c1 - c0 >= _BAND_RUN * width
+        in_zone = y1 <= top + _LOGO_ZONE * height or y0 >= bottom - _LOGO_ZONE * height
+        if not (wide or in_zone):
+            continue
+        inside = median[y0 - top + 2 : y1 - top - 1, c0 - left : c1 - left]
+        if not wide and (inside.size == 0 or float(inside.std()) > _LOGO_FLAT):
+            continue  # a logo's box is a patch of flat colour; a picture's detail is not
+        # rows y0..y1 take in both edges' rows; a caption's bar spans the frame (its
+        # edges may fade out over dark parts of the picture), a logo only its own box
+        found.append((y0, y1, left, right - 1) if wide else (y0, y1, c0, c1 - 1))
+        # the edges inside the box (a text box within a caption bar), and its lower
+        # edge's smear over the next rows, are part of it
+        used.update(
+            k
+            for k in range(i + 1, last)
+            if edges[k][0] <= y1 + 2 and min(c1, edges[k][2]) > max(c0, edges[k][1])
+        )
+    area = sum((r1 - r0 + 1) * (c1 - c0 + 1) for r0, r1, c0, c1 in found)
+    if area > _BAND_MAX * height * width:
+        return []  # more than overlays cover: the picture's own structure
+    return found
+
+
+def _close_gaps(flags: npt.NDArray[np.bool_], gap: int = 2) -> npt.NDArray[np.bool_]:
+    """``flags`` with runs of False up to ``gap`` long between two Trues set (a star or
+    a speck of noise on a box's edge)."""
+    out = flags.copy()
+    for g in range(1, gap + 1):
+        bridged = flags[: -g - 1] & flags[g + 1 :]
+        for k in range(1, g + 1):
+            out[k : len(flags) - g - 1 + k] |= bridged
+    return out
+
+
+def _runs(flags: npt.NDArray[np.bool_], least: float) -> list[tuple[int, int]]:
+    """(start, end) of the runs of True in ``flags`` at least ``least`` long."""
+    import numpy as np
+
+    if not flags.any():
+        return []
+    change = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return [
+        (int(a), int(b)) for a, b in zip(change[::2], change[1::2], strict=True) if b - a >= least
+    ]
+
+
+def _fill_bands(
+    stack: npt.NDArray[np.float32], boxes: list[tuple[int, int, int, int]]
+) -> npt.NDArray[np.float32]:
+    """``stack`` with each box replaced, in every window, by a blend of the rows just
+    above and below it (the nearer one alone at the frame's edge)."""
+    import numpy as np
+
+    out = stack.copy()
+    rows = stack.shape[1]
+    for first, last, c0, c1 in boxes:
+        cols = slice(c0, c1 + 1)
+        if first == 0 and last + 1 >= rows:
+            continue  # nothing around it to fill from
+        # the rows just outside the box; at the frame's edge, the one on the other side
+        above = stack[:, first - 1 if first > 0 else last + 1, cols]
+        below = stack[:, last + 1 if last + 1 < rows else first - 1, cols]
+        n = last - first + 1
+        w = ((np.arange(n) + 1) / (n + 1)).astype(np.float32)[None, :, None]
+        out[:, first : last + 1, cols] = (1 - w) * above[:, None] + w * below[:, None]
+    return out
+
+
 def _resampler(n_out: int, lo: float, hi: float, n_in: int) -> npt.NDArray[np.float32]:
     """An (n_out, n_in) area-averaging matrix mapping cells lo..hi onto n_out cells."""
     import numpy as np
@@ -1074,7 +1259,7 @@ def _resampler(n_out: int, lo: float, hi: float, n_in: int) -> npt.NDArray[np.fl
     return m
 
 
-def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
+def _finish_v2(windows: _Windows, duration: float, query: bool = True) -> VideoFingerprint:
     import numpy as np
 
     if not windows.images:
@@ -1087,23 +1272,21 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     moved = _motion(stack, top, bottom, left, right)
     path = _path(stack, top, bottom, left, right)
     height, width = bottom - top, right - left
-    qs = np.stack(
-        [
-            _describe(
-                stack,
-                top + y0 * height,
-                top + y1 * height,
-                left + x0 * width,
-                left + x1 * width,
-            )[0]
-            for (y0, y1), (x0, x1) in _SHIFTS
-        ],
-        axis=1,
-    )  # (windows, views, 64)
-    pads = _pad_boxes(windows.aspect, (top, bottom, left, right), stack.shape[1])
-    pad_parts = [
-        (_describe(stack, *box)[0], _motion(stack, *box), _path(stack, *box)) for box in pads
-    ]
+    shifts = _SHIFTS if query else ()
+    qs = [
+        _describe(
+            stack, top + y0 * height, top + y1 * height, left + x0 * width, left + x1 * width
+        )[0]
+        for (y0, y1), (x0, x1) in shifts
+    ]  # per view: (windows, 64)
+    box = (top, bottom, left, right)
+    pads = _pad_boxes(windows.aspect, box, stack.shape[1]) if query else []
+    pad_parts = [(_describe(stack, *b)[0], _motion(stack, *b), _path(stack, *b)) for b in pads]
+    bands = _overlay_bands(stack, box) if query else []
+    filled_parts = []
+    if bands:
+        plain = _fill_bands(stack, bands)
+        filled_parts = [(_describe(plain, *box)[0], _motion(plain, *box), _path(plain, *box))]
     still = bytes(_MOTION_CELLS**2)  # a repeated window: nothing changed since the last
     chunks: list[bytes] = []
     zchunks: list[bytes] = []
@@ -1111,6 +1294,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
     pchunks: list[bytes] = []
     schunks: list[bytes] = []
     padchunks: list[bytes] = []
+    fillchunks: list[bytes] = []
     stamps: list[float] = []
     for k, (slot, repeat) in enumerate(zip(windows.slots, windows.repeats, strict=True)):
         if rms[k] < _FLAT_STD:
@@ -1120,11 +1304,12 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
             zchunks.append(qz[k].tobytes())
             mchunks.append(moved[k].tobytes() if s == slot else still)
             pchunks.append(path[k].tobytes() if s == slot else bytes(_PATH_BYTES))
-            schunks.append(qs[k].tobytes())
-            for pq, pm, pp in pad_parts:
-                padchunks.append(pq[k].tobytes())
-                padchunks.append(pm[k].tobytes() if s == slot else still)
-                padchunks.append(pp[k].tobytes() if s == slot else bytes(_PATH_BYTES))
+            schunks.extend(view[k].tobytes() for view in qs)
+            for parts, out in ((pad_parts, padchunks), (filled_parts, fillchunks)):
+                for pq, pm, pp in parts:
+                    out.append(pq[k].tobytes())
+                    out.append(pm[k].tobytes() if s == slot else still)
+                    out.append(pp[k].tobytes() if s == slot else bytes(_PATH_BYTES))
             stamps.append(round(s * SAMPLE_PERIOD, 3))
     descriptors = b"".join(chunks)
     return VideoFingerprint(
@@ -1138,6 +1323,7 @@ def _finish_v2(windows: _Windows, duration: float) -> VideoFingerprint:
         b"".join(pchunks),
         b"".join(schunks),
         b"".join(padchunks),
+        b"".join(fillchunks),
     )
 
 
@@ -1404,8 +1590,9 @@ def _compare_v2(
     # Views: (how, a's hashes, a's descriptors, b's hashes, b's descriptors, which of
     # a's shifted views or -1, a's motion signatures and path), how being 0 (whole
     # against whole), 1 (a, or its centre, against b's centre), 2 (a shifted view of a,
-    # an off-centre crop, against b's centre) or 3 (the inside of an assumed pad of a,
-    # with its own motion, against b's whole).
+    # an off-centre crop, against b's centre), 3 (the inside of an assumed pad of a,
+    # with its own motion, against b's whole) or 4 (a with its overlay bands filled in,
+    # likewise).
     ma, pa = _motion_values(a.motion), _path_values(a.path)
     hw, dw = _as_array(b), _unit_descriptors(b)
     views = [(0, ha, da, hw, dw, -1, ma, pa)]
@@ -1417,10 +1604,11 @@ def _compare_v2(
             how = 1 if _SHIFTS[v] == (_HALF_CROP, _HALF_CROP) else 2
             views.append((how, hs, _unit_descriptors(a, raw_bytes=raw), hz, dz, v, ma, pa))
     if b.descriptors:
-        for raw, hashes, motion, path in a.padded_views:  # none unless a is a query
+        whole = [(3, v) for v in a.padded_views] + [(4, v) for v in a.filled_views]
+        for how, (raw, hashes, motion, path) in whole:  # none unless a is a query
             hp = np.array(hashes, dtype=np.uint64)
             ud = _unit_descriptors(a, raw_bytes=raw)
-            views.append((3, hp, ud, hw, dw, -1, _motion_values(motion), _path_values(path)))
+            views.append((how, hp, ud, hw, dw, -1, _motion_values(motion), _path_values(path)))
     flip = np.ones(2 * _HALF, dtype=np.float32)
     flip[_HALF:] = -1  # a mirror negates the odd half of every descriptor
     mb, pb = _motion_values(b.motion), _path_values(b.path)
@@ -1516,7 +1704,7 @@ def _compare_v2(
             corr = 1.0
         else:
             corr = changes
-            if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored else V2_MIN_CORRELATION):
+            if corr < (V2_MIN_CORRELATION_MIRRORED if mirrored or how == 4 else V2_MIN_CORRELATION):
                 continue
             if max(ex, ey) + V2_MOTION_NOISE > V2_MAX_MOTION_RATIO * (
                 min(ex, ey) + V2_MOTION_NOISE
@@ -1538,6 +1726,7 @@ def _compare_v2(
             zoomed=how in (1, 2),
             off_centre=how == 2,
             padded=how == 3,
+            filled=how == 4,
             speed=speed,
             still=still,
             algorithm=ALGORITHM_V2,
@@ -1709,6 +1898,7 @@ def _rank(m: Match) -> float:
         - 0.05 * m.zoomed
         - 0.05 * m.off_centre
         - 0.05 * m.padded
+        - 0.05 * m.filled
     )
 
 
@@ -1782,7 +1972,7 @@ def _view_keys(fp: VideoFingerprint) -> tuple[int, ...]:
     its original's centre, a padded one with its original. A few windows are enough to
     bring the original up as a candidate; the comparison uses all."""
     views = [hashes for _, hashes in fp.shifted_views]
-    views += [hashes for _, hashes, _, _ in fp.padded_views]
+    views += [hashes for _, hashes, _, _ in (*fp.padded_views, *fp.filled_views)]
     return tuple(h for hashes in views for h in hashes[::4])
 
 
@@ -1987,7 +2177,7 @@ def worth_comparing(
         for _, view_hashes in query.shifted_views:
             queries.append((np.array(view_hashes, dtype=np.uint64), centres))
     wholes = np.flatnonzero(kind == 0)
-    for _, view_hashes, _, _ in query.padded_views:
+    for _, view_hashes, _, _ in (*query.padded_views, *query.filled_views):
         queries.append((np.array(view_hashes, dtype=np.uint64), wholes))
     for (hq_view, cols), mirrored in itertools.product(queries, (False, True)):
         _votes_reach(

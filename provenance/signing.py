@@ -447,7 +447,7 @@ def sign(
     if repository is not None and kind.format is not None and kind.format.video and not label_plan:
         from . import fingerprint as fp_mod
 
-        fingerprint = fp_mod.compute(src)
+        fingerprint = fp_mod.compute(src, query=False)
         manifest["assertions"].append(fp_mod.soft_binding_assertion(fingerprint))
 
     label_dst = next(
@@ -572,7 +572,7 @@ def _burn_label(stack: ExitStack, label_plan: LabelPlan, out: Path) -> Path:
 def _labelled_fingerprint(manifest: dict[str, Any], labelled: Path) -> Any:
     from . import fingerprint as fp_mod
 
-    fingerprint = fp_mod.compute(labelled)
+    fingerprint = fp_mod.compute(labelled, query=False)
     manifest["assertions"].append(fp_mod.soft_binding_assertion(fingerprint))
     return fingerprint
 

@@ -96,7 +96,7 @@ def register(
 
     if report.manifest is None:
         raise InputError(f"{path}: has no C2PA manifest to register")
-    fp = fingerprint if fingerprint is not None else fp_mod.compute(path)
+    fp = fingerprint if fingerprint is not None else fp_mod.compute(path, query=False)
     # The id is the SHA-256 of the manifest store bytes, not the manifest's label: a v1
     # claim does not sign its JUMBF label, so a label could be reused by anyone.
     return repository.add(manifest, fp, summary_for(report))
@@ -120,7 +120,11 @@ def register_signed_file(
     if store is None:
         raise InputError(f"{path}: the manifest store could not be extracted")
     return register(
-        repository, manifest=store, path=path, report=report, fingerprint=fp_mod.compute(path)
+        repository,
+        manifest=store,
+        path=path,
+        report=report,
+        fingerprint=fp_mod.compute(path, query=False),
     )
 
 

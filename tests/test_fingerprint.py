@@ -668,6 +668,83 @@ def test_a_pad_the_border_finder_misses_is_tried_where_pads_sit(
         assert compare(query, compute(_clip(real_dir, other, "zoom-in"))) is None
 
 
+def _captioned(img: np.ndarray, at: float, height: float) -> np.ndarray:
+    """A caption as apps burn it in: a translucent dark bar across the frame with an
+    opaque light text box inside it, and a small logo box in a top corner."""
+    out = img.astype(np.float32)
+    h, w = out.shape[:2]
+    y0, y1 = int(at * h), int((at + height) * h)
+    out[y0:y1] *= 0.35
+    out[y0 + (y1 - y0) // 4 : y1 - (y1 - y0) // 4, w // 8 : w - w // 8] = 235.0
+    out[int(0.03 * h) : int(0.09 * h), int(0.05 * w) : int(0.25 * w)] = (250.0, 60.0, 30.0)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("stem", "motion"),
+    [("hubble_deep_field", "zoom-in"), ("retina", "still"), ("retina", "zoom-in")],
+)
+def test_a_caption_over_faint_content_is_filled_in(real_dir: Path, stem: str, motion: str) -> None:
+    """A caption bar outweighs a star field or a dark, smooth photo in the descriptor:
+    the query's view with the bar's band filled in from the rows around it finds the
+    original, and says so. Other photos' animations stay unmatched."""
+    from .videogen import _decoded
+
+    original = _clip(real_dir, stem, motion)
+    frames = ((t, _captioned(img, 0.7, 0.12)) for t, img in _decoded(original))
+    copy = encode_frames(real_dir / f"{stem}-{motion}-captioned.mp4", frames, fps=15, crf=28)
+    query = compute(copy)
+    assert query.filled_views
+    match = compare(query, compute(original))
+    assert match is not None and match.filled
+    assert "caption" in match.explain()
+    for other in ("chelsea", "coffee", "astronaut"):
+        assert compare(query, compute(_clip(real_dir, other, motion))) is None
+
+
+@pytest.mark.parametrize("stem", ["chelsea", "coffee", "astronaut"])
+def test_a_filled_view_of_a_picture_without_overlays_changes_no_answer(
+    real_dir: Path, stem: str
+) -> None:
+    """A photo's own long straight edges (a table, a horizon) can look like a caption
+    bar's: the query then carries a filled view too, but its copy still matches through
+    its whole picture, and other photos' animations still do not match."""
+    from .videogen import reencode
+
+    original = _clip(real_dir, stem, "pan-right")
+    copy = reencode(original, real_dir / f"{stem}-pan-right-crf32.mp4")
+    match = compare(compute(copy), compute(original))
+    assert match is not None and not match.filled
+    query = compute(original)
+    for other in ("chelsea", "coffee", "astronaut", "hubble_deep_field", "retina"):
+        if other != stem:
+            assert compare(query, compute(_clip(real_dir, other, "pan-right"))) is None
+
+
+def test_overlay_bands_are_found_between_long_straight_edges() -> None:
+    from provenance.fingerprint import _fill_bands, _overlay_bands
+
+    rng = np.random.default_rng(3)
+    stack = rng.normal(40, 6, (12, 128, 128)).astype(np.float32)
+    stack[:, 90:104, 10:118] = 230.0  # a text box, 84% of the width
+    stack[:, 0:9, :] = 200.0  # a banner flush with the top
+    stack[:, 112:120, 90:120] = 180.0  # a logo box near the bottom
+    boxes = _overlay_bands(stack, (0.0, 128.0, 0.0, 128.0))
+    assert len(boxes) == 3
+    banner, caption, logo = boxes
+    # each box covers its overlay, with at most the two rows its edges smear over
+    assert banner[0] == 0 and 8 <= banner[1] <= 10 and banner[2:] == (0, 127)
+    assert 88 <= caption[0] <= 90 and 103 <= caption[1] <= 105 and caption[2:] == (0, 127)
+    assert 110 <= logo[0] <= 112 and 119 <= logo[1] <= 121 and 88 <= logo[2] <= 90
+    filled = _fill_bands(stack, [caption])
+    inside = filled[:, caption[0] : caption[1] + 1]
+    assert abs(float(inside.mean()) - 40.0) < 3  # blended from the rows around it
+    assert np.array_equal(filled[:, : caption[0]], stack[:, : caption[0]])
+    plain = rng.normal(40, 6, (12, 128, 128)).astype(np.float32)
+    plain[:, 50:64, 50:70] = 230.0  # a small box mid-frame is no caption and no logo
+    assert _overlay_bands(plain, (0.0, 128.0, 0.0, 128.0)) == []
+
+
 def test_an_original_whose_motion_agrees_clearly_less_is_no_rival() -> None:
     """Two stretches of one fixed camera look the same (closeness ~1 for both); the
     one whose small motions agree far better with the copy is named."""

@@ -67,6 +67,11 @@ def test_native_stream_is_used_for_files_only(tmp_path: Path) -> None:
         g.write(media("captured.mp4").read_bytes())
     with gzip.open(gz, "rb") as g:  # has a fileno(), but of the compressed file
         assert _c2pa._fresh_fd(g) is None
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as f:  # opening a FIFO again would wait for a writer
+        assert _c2pa._fresh_fd(f) is None
 
 
 @needs_native

@@ -454,7 +454,7 @@ class _FdReader:
         os.close(fd)
         if message.startswith("ManifestNotFound"):
             return None
-        _raise_native(message)
+        _raise_typed(message)
 
     def _string(self, ptr: int) -> str:
         try:
@@ -499,8 +499,12 @@ class _FdReader:
 
 
 def _raise_native(fallback: str) -> NoReturn:
-    """Raise the native library's last error as c2pa-python's typed C2paError."""
-    message = native_error() or (fallback if ": " in fallback else f"Other: {fallback}")
+    """Raise the native library's last error (or ``fallback``) as a typed C2paError."""
+    _raise_typed(native_error() or f"Other: {fallback}")
+
+
+def _raise_typed(message: str) -> NoReturn:
+    """Raise ``message`` ("Kind: detail") as c2pa-python's typed C2paError."""
     _native._raise_typed_c2pa_error(message)
     raise c2pa.C2paError(message)  # not reached: the call above always raises
 

@@ -1138,7 +1138,6 @@ def _overlay_bands(
     # Over two rows: an edge between grid rows is shared by both; and a row counts
     # where it or the one before steps, so an edge smeared over two rows stays whole.
     step = median[2:] - median[:-2]  # row r to row r + 2, for the edge at row r + 1
-    # edges: (row, first column, end column, wide)
     # edges: (row, first column, end column, wide, sign of the step; 0 for the frame's)
     edges: list[tuple[int, int, int, bool, int]] = [(top, left, right, True, 0)]
     for r in range(len(step)):
@@ -1162,7 +1161,7 @@ def _overlay_bands(
             y1, b0, b1, wide1, sign1 = edges[j]
             if y1 - y0 > hi:
                 break
-            if (i == 0 and not wide1) or (j == last and not wide0) or (i, j) == (0, last):
+            if (i == 0 and not wide1) or (j == last and not wide0):
                 continue  # the frame's own top or bottom closes a banner only
             if sign0 * sign1 > 0:
                 continue  # a box steps into it and back out: brighter or darker than both sides

@@ -15,8 +15,8 @@ clips, the first clip untimed as warm-up), A/B interleaved for --rounds rounds:
 * verify: one ``Verifier`` (test CA trusted; with and without container inspection)
   vs a raw ``Reader`` loop with the same trust anchors, and vs that loop also asking the
   native library for what a report needs (provcheck's settings, json, crJSON, the JUMBF);
-* ``sign(repository=...)`` vs plain sign vs an ``ffmpeg -threads 2 -f null`` decode,
-  on the first --repo-n clips.
+* ``sign(repository=...)`` vs plain sign vs the fingerprint alone vs an
+  ``ffmpeg -threads 2 -f null`` decode, on the first --repo-n clips.
 
 Figures are files/s (wall and per CPU second of the process), medians over the
 rounds with min-max; ratios are of medians. The machine's other load is shown.
@@ -176,6 +176,13 @@ def child(op: str, outdir: Path, files: list[str]) -> dict[str, float]:
                 label = store["active_manifest"]
                 r.resource_to_stream(f"self#jumbf=/c2pa/{label}/c2pa.signature", io.BytesIO())
 
+    elif op == "fingerprint":
+        # what signing with a repository adds per clip: the originals' fingerprint
+        from provenance import fingerprint
+
+        def run(i: int, f: str) -> None:
+            fingerprint.compute(f, query=False)
+
     elif op == "decode":
         ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -291,7 +298,11 @@ def main() -> int:
         ab(["verify", "raw-verify", "raw-verify-full", "verify-inspect"], signed, env)
     if "repo" in only:
         sub = clips[: a.repo_n]
-        ab(["sign-repo", "sign-plain", "decode"], sub, dict(env, PLATFORM_INGREDIENT=""))
+        ab(
+            ["sign-repo", "sign-plain", "fingerprint", "decode"],
+            sub,
+            dict(env, PLATFORM_INGREDIENT=""),
+        )
 
     def rate(op: str, cpu: bool = False) -> list[float]:
         return [r["n"] / (r["cpu"] if cpu else r["wall"]) for r in results.get(op, [])]
@@ -313,6 +324,7 @@ def main() -> int:
         ("verify-inspect", "one Verifier (default: with container inspection)", None),
         ("sign-repo", "sign --repository (fingerprint + store), no ingredient", None),
         ("sign-plain", "plain sign of the same clips, no ingredient", None),
+        ("fingerprint", "fingerprint alone (compute, query=False)", None),
         ("decode", "ffmpeg -threads 2 -f null decode", "sign-repo"),
     ]
     lines = [
@@ -364,6 +376,16 @@ def main() -> int:
             f"- per clip: sign --repository {repo:.3f} s, plain sign {plain:.3f} s, "
             f"decode {dec:.3f} s; (repository - plain) / decode = {(repo - plain) / dec:.2f}x"
         )
+        if "fingerprint" in results:
+            fp = statistics.median(r["wall"] / r["n"] for r in results["fingerprint"])
+            pairs = [
+                f["wall"] / d["wall"]
+                for f, d in zip(results["fingerprint"], results["decode"], strict=True)
+            ]
+            ratios.append(
+                f"- fingerprint alone {fp:.3f} s per clip: {fp / dec:.2f}x decode "
+                f"(round by round {', '.join(f'{x:.2f}x' for x in pairs)}; target <= 1x)"
+            )
     mb = statistics.median(sizes) / 1e6
     text = "\n".join(
         [

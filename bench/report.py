@@ -135,7 +135,7 @@ def main() -> int:
             PY,
             str(HERE / "platform_bench.py"),
             *("--n", "20" if q else "100", "--rounds", "1" if q else "3"),
-            *("--repo-n", "2" if q else "8", "--scratch", s, "--report", str(platform_md)),
+            *("--repo-n", "2" if q else "16", "--scratch", s, "--report", str(platform_md)),
         ],
         out,
     )

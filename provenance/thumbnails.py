@@ -13,6 +13,7 @@ import os
 __all__ = ["MAX_PIXELS", "frame_thumbnail"]
 
 _MAX_FRAMES = 120
+_MAX_SHRINK = 3  # JPEG's DCT scaling: 1/2, 1/4 or 1/8
 MAX_PIXELS = 8192 * 4320  # as provenance.fingerprint.MAX_PIXELS
 
 
@@ -33,7 +34,12 @@ def frame_thumbnail(
             ctx = streams[0].codec_context
             if ctx.width * ctx.height > max_pixels:
                 return None
-            ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
+            declared = ctx.width, ctx.height  # the decoder shows the shrunk size once open
+            options = {**ctx.options, "max_pixels": str(max_pixels)}
+            shrink = _jpeg_shrink(ctx.codec.name, ctx.width, width)
+            if shrink:
+                options["lowres"] = str(shrink)
+            ctx.options = options
             ctx.thread_count = 2
             frame = None
             for n, decoded in enumerate(container.decode(streams[0])):
@@ -44,7 +50,9 @@ def frame_thumbnail(
                     break
             if frame is None:
                 return None
-            height = max(2, int(frame.height * width / max(1, frame.width)) // 2 * 2)
+            # the shape as declared: a shrunk decode rounds its sides up
+            shown_w, shown_h = declared if shrink else (frame.width, frame.height)
+            height = max(2, int(shown_h * width / max(1, shown_w)) // 2 * 2)
             small = frame.reformat(width=width, height=height, format="yuvj420p")
             buf = io.BytesIO()
             with av.open(buf, "w", format="image2pipe") as out:
@@ -59,3 +67,16 @@ def frame_thumbnail(
             return data if data.startswith(b"\xff\xd8") else None
     except Exception:  # any decoding problem: no thumbnail, never a failed audit
         return None
+
+
+def _jpeg_shrink(codec: str, width: int, wanted: int) -> int:
+    """How many halvings a JPEG is decoded at (its DCT scaling): the most that keep the
+    picture at least ``wanted`` pixels wide. A 12-megapixel photo is then decoded at an
+    eighth of its size (issue 19: an ingredient's thumbnail is on every signing's path);
+    0 for other codecs."""
+    if codec != "mjpeg" or wanted <= 0:
+        return 0
+    shrink = 0
+    while shrink < _MAX_SHRINK and -(-width >> (shrink + 1)) >= wanted:
+        shrink += 1
+    return shrink

@@ -42,3 +42,57 @@ def test_ingredient_thumbnail_is_ours_and_kept(tmp_path: Path, ingredient: str) 
     data = sink.getvalue()
     assert data.startswith(b"\xff\xd8")
     assert len(data) < 64 * 1024  # a small thumbnail of ours, not a 1024 px one
+
+
+@pytest.mark.parametrize(
+    ("codec", "width", "wanted", "shrink"),
+    [
+        ("mjpeg", 4032, 256, 3),
+        ("mjpeg", 1920, 256, 2),
+        ("mjpeg", 512, 256, 1),
+        ("mjpeg", 511, 256, 1),  # rounded up, as the decoder does
+        ("mjpeg", 510, 256, 0),
+        ("mjpeg", 300, 256, 0),
+        ("h264", 4032, 256, 0),  # only JPEG has DCT scaling in the decoder
+    ],
+)
+def test_jpeg_shrink_keeps_the_thumbnail_width(
+    codec: str, width: int, wanted: int, shrink: int
+) -> None:
+    from provenance.thumbnails import _jpeg_shrink
+
+    assert _jpeg_shrink(codec, width, wanted) == shrink
+
+
+@pytest.mark.parametrize("variant", ["baseline", "progressive", "grey", "odd-portrait"])
+def test_a_shrunk_jpeg_decode_makes_the_same_thumbnail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str
+) -> None:
+    """A JPEG ingredient decoded at a quarter or an eighth of its size (issue 19) gives
+    the thumbnail of a full decode: same shape, nearly the same pixels."""
+    import numpy as np
+    from PIL import Image
+
+    from provenance import thumbnails
+
+    photo = Image.open(FIXTURES / "third_party" / "scikit-image" / "chelsea.jpg").convert("RGB")
+    photo = photo.resize((photo.width * 4, photo.height * 4))  # a phone photo's size
+    options: dict[str, object] = {"quality": 92}
+    if variant == "progressive":
+        options["progressive"] = True
+    if variant == "grey":
+        photo = photo.convert("L")
+    if variant == "odd-portrait":
+        photo = photo.resize((1001, 1777))
+    path = tmp_path / f"{variant}.jpg"
+    photo.save(path, "JPEG", **options)
+
+    shrunk = thumbnails.frame_thumbnail(path, 256)
+    monkeypatch.setattr(thumbnails, "_MAX_SHRINK", 0)
+    full = thumbnails.frame_thumbnail(path, 256)
+    assert shrunk is not None and full is not None
+    a = np.asarray(Image.open(io.BytesIO(shrunk)).convert("L"), dtype=np.float64)
+    b = np.asarray(Image.open(io.BytesIO(full)).convert("L"), dtype=np.float64)
+    assert a.shape == b.shape
+    assert a.shape[1] == 256 and a.shape[0] == int(photo.height * 256 / photo.width) // 2 * 2
+    assert np.abs(a - b).mean() < 3.0

@@ -296,3 +296,20 @@ def test_an_entry_registered_with_v1_is_still_recovered(
         report = verify(world["remux"], trust=TRUST, repository=repo)
     assert report.verdict is Verdict.STRIPPED, report.reason
     assert report.recovered is not None and report.recovered.title == "beach at dusk"
+
+
+def test_signing_keeps_the_summary_registering_the_file_would(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Signing registers from the read and judge steps alone (no container inspection,
+    issue 19): what it keeps is what registering the signed file afterwards keeps."""
+    from provenance.softbinding import register_signed_file
+
+    with SQLiteRepository(world["db"]) as repo:
+        (signed_entry,) = repo.list()
+    with SQLiteRepository(tmp_path / "again.sqlite3") as again:
+        later = register_signed_file(again, world["signed"])
+        (entry,) = again.list()
+    assert later is not None
+    assert entry.id == signed_entry.id
+    assert dict(entry.summary) == dict(signed_entry.summary)

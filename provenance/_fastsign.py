@@ -521,9 +521,13 @@ def _write(
                     _pwrite_all(dst_fd, what, off)
                 else:
                     _copy_range(src_fd, dst_fd, what, length, off)
-            # flush the bulk to disk while hashing goes on: the caller's final fsync
-            # then writes little more than the signed box
-            os.fdatasync(dst_fd)
+            if _start_writeback is None:
+                # flush the bulk to disk while hashing goes on: the caller's final fsync
+                # then writes little more than the signed box. With sync_file_range the
+                # write-back of every piece is already under way, and waiting for it
+                # here would hold up signing (~3 ms of a 40 ms short clip): the caller's
+                # fsync, before the rename, is the one that makes the file durable.
+                os.fdatasync(dst_fd)
         except BaseException as exc:  # re-raised in the signing thread below
             errors.append(exc)
 

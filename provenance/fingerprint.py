@@ -905,7 +905,9 @@ def _decode(
     # Frames no other frame refers to are dropped undecoded (B-frames, mostly): the
     # next frame stands in, and averaging over a window hides the gap.
     ctx.skip_frame = "NONREF"
-    stream.thread_type = "AUTO"
+    demuxed = container.demux(stream)
+    first = next(demuxed, None)
+    stream.thread_type = _thread_type(ctx, first)
     rate = stream.average_rate or stream.guessed_rate
     nominal_step = 1.0 / float(rate) if rate else 1 / 25
     deadline = time.monotonic() + timeout
@@ -915,7 +917,7 @@ def _decode(
     frames = packets = bad = 0
     last_pick = -1
     past_end = False
-    for packet in container.demux(stream):
+    for packet in itertools.chain(() if first is None else (first,), demuxed):
         packets += 1
         if time.monotonic() > deadline:
             raise InputError(
@@ -977,6 +979,35 @@ def _decode(
     if duration < SAMPLE_PERIOD / 2:
         raise InputError(f"{shown}: a still image or a single frame, not a video")
     return duration
+
+
+def _thread_type(ctx: Any, first: Any) -> str:
+    """``SLICE`` when the first picture of an H.264 stream is cut into at least as many
+    slices as there are decoder threads, else ``AUTO`` (frame threads, as FFmpeg picks).
+
+    Slice threads decode one picture on every core at once; frame threads decode
+    pictures side by side and copy state between them. On two-slice 720x1280 clips the
+    fingerprint took 15% less time with slice threads (issue 19); the pictures are the
+    same bit for bit either way (H.264 decoding is exact whatever the threading)."""
+    if first is None or ctx.name != "h264":
+        return "AUTO"
+    extra = ctx.extradata or b""
+    if len(extra) < 7 or extra[0] != 1:  # not avcC: Annex B start codes, left to FFmpeg
+        return "AUTO"
+    size = (extra[4] & 3) + 1
+    data = bytes(first)
+    pos = slices = 0
+    for _ in range(64):  # NAL units looked at, at most
+        if pos + size > len(data):
+            break
+        length = int.from_bytes(data[pos : pos + size], "big")
+        pos += size
+        if length <= 0 or pos + length > len(data):
+            break
+        if data[pos] & 0x1F in (1, 5):  # a coded slice (non-IDR or IDR)
+            slices += 1
+        pos += length
+    return "SLICE" if slices >= _DECODE_THREADS else "AUTO"
 
 
 def _decoder_options(max_pixels: int) -> dict[str, str]:

@@ -51,6 +51,7 @@ from .videogen import (
     cached_clip,
     cached_transform,
     encode_frames,
+    reencode,
     make_audio_only,
     make_dimension_bomb,
     write_garbage,
@@ -126,6 +127,42 @@ def test_lossless_changes_give_identical_fingerprints(
         fp = compute(cached_transform(clip_dir, original, transform))
         assert fp.hashes == original_fp.hashes
         assert compare(original_fp, fp) == compare(original_fp, original_fp)
+
+
+@pytest.mark.parametrize("slices", [1, 2, 4])
+def test_decoder_threading_changes_no_fingerprint(
+    original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slices: int
+) -> None:
+    """H.264 cut into slices is decoded with slice threads (issue 19), anything else with
+    FFmpeg's choice; the fingerprint is the same bit for bit either way."""
+    import av
+
+    from provenance import fingerprint as fp
+
+    clip = reencode(original, tmp_path / "sliced.mp4", crf=23, slices=slices)
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        chosen = fp._thread_type(stream.codec_context, next(container.demux(stream)))
+    assert chosen == ("SLICE" if slices > 1 else "AUTO")
+    picked = compute(clip).to_bytes(shifted=True)
+    monkeypatch.setattr(fp, "_thread_type", lambda ctx, first: "AUTO")
+    assert compute(clip).to_bytes(shifted=True) == picked
+    monkeypatch.setattr(fp, "_thread_type", lambda ctx, first: "SLICE")
+    assert compute(clip).to_bytes(shifted=True) == picked
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [b"", b"\x00\x00\x00", b"\xff\xff\xff\xff\x65", b"\x00\x00\x00\x01\x65" * 200],
+)
+def test_slice_count_of_a_hostile_first_packet_is_bounded(packet: bytes) -> None:
+    from provenance import fingerprint as fp
+
+    class Ctx:
+        name = "h264"
+        extradata = bytes([1, 100, 0, 31, 0xFF, 0xE1, 0])
+
+    assert fp._thread_type(Ctx(), packet) in ("AUTO", "SLICE")
 
 
 def test_trim_at_both_ends_is_recovered_with_its_offset(

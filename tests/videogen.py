@@ -204,9 +204,11 @@ def encode_frames(
     crf: int = 18,
     audio_seconds: float | None = None,
     audio_seed: int = 0,
+    slices: int | None = None,
 ) -> Path:
     """Encode (time, RGB frame) pairs; VP9 goes into WebM, anything else into ``path``'s
-    container. An optional sine tone of ``audio_seconds`` is muxed after the video."""
+    container. An optional sine tone of ``audio_seconds`` is muxed after the video.
+    ``slices``: H.264 pictures cut into that many slices (PyAV: one per encoder thread)."""
     fmt = "webm" if codec == "libvpx-vp9" else None
     it = iter(frames)
     t0, img0 = next(it)
@@ -217,6 +219,9 @@ def encode_frames(
         vs.pix_fmt = "yuv420p"
         if codec == "libx264":
             vs.options = {"preset": "veryfast", "crf": str(crf)}
+            if slices:  # PyAV's slice threads would cut one slice per thread
+                vs.thread_type = "FRAME"
+                vs.options = {**vs.options, "x264-params": f"slices={slices}"}
         else:
             vs.options = {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
         vs.codec_context.time_base = Fraction(1, fps)
@@ -293,8 +298,10 @@ def strip_audio(src: Path, dst: Path) -> Path:
     return _remux(src, dst.with_suffix(".mp4"), audio=False)
 
 
-def reencode(src: Path, dst: Path, crf: int = 32) -> Path:
-    return encode_frames(dst.with_suffix(".mp4"), _decoded(src), fps=_fps_of(src), crf=crf)
+def reencode(src: Path, dst: Path, crf: int = 32, slices: int | None = None) -> Path:
+    return encode_frames(
+        dst.with_suffix(".mp4"), _decoded(src), fps=_fps_of(src), crf=crf, slices=slices
+    )
 
 
 def vp9(src: Path, dst: Path) -> Path:

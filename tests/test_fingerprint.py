@@ -51,9 +51,9 @@ from .videogen import (
     cached_clip,
     cached_transform,
     encode_frames,
-    reencode,
     make_audio_only,
     make_dimension_bomb,
+    reencode,
     write_garbage,
 )
 

@@ -541,11 +541,21 @@ def _write(
         copier.join()
     if errors:
         raise errors[0]
-    with _ReadOnly(dst_fd) as view, _c2pa.native_stream(view) as stream:
-        _check(
-            lib.c2pa_builder_update_hash_from_stream(_handle(builder), mime.encode(), stream),
-            "update_hash_from_stream",
-        )
+    with _c2pa.libc_stream(dst_fd) as fast:
+        if fast is not None:  # the boxes around the mdat read with no Python callbacks
+            stream = ctypes.cast(fast, ctypes.c_void_p).value
+            _check(
+                lib.c2pa_builder_update_hash_from_stream(_handle(builder), mime.encode(), stream),
+                "update_hash_from_stream",
+            )
+        else:
+            with _ReadOnly(dst_fd) as view, _c2pa.native_stream(view) as stream:
+                _check(
+                    lib.c2pa_builder_update_hash_from_stream(
+                        _handle(builder), mime.encode(), stream
+                    ),
+                    "update_hash_from_stream",
+                )
     signed = _bytes_out("c2pa_builder_sign_embeddable", builder, mime)
     grow = len(signed) - len(placeholder)
     if grow > slack - 8:

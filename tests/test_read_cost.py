@@ -4,11 +4,13 @@ through libc with no Python callbacks, to the same reports."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,55 @@ def test_native_stream_can_be_turned_off() -> None:
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert out.stdout.strip() == "None", out.stderr
+
+
+@needs_native
+@pytest.mark.parametrize("ingredient", ["photo_captured.jpg", "captured.mp4"])
+def test_signing_reads_ingredient_and_output_through_libc_to_the_same_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ingredient: str, test_trust: TrustConfig
+) -> None:
+    """Signing hands the native library the ingredient and (fast path) the written file
+    as libc-read streams: the manifest says what the Python-callback streams made it say."""
+    import json
+
+    import c2pa
+
+    from provenance import PemSigner, sign, verify
+
+    signer = PemSigner.from_files(
+        FIXTURES / "testca" / "test-signer.key", FIXTURES / "testca" / "test-signer-chain.pem"
+    )
+    made_streams: list[object] = []
+    real = _c2pa.libc_stream
+
+    @contextlib.contextmanager
+    def counted(fd: int) -> Iterator[object]:
+        with real(fd) as stream:
+            if stream is not None:
+                made_streams.append(stream)
+            yield stream
+
+    monkeypatch.setattr(_c2pa, "libc_stream", counted)
+
+    def ingredients_of(out: Path) -> list[dict[str, object]]:
+        assert verify(out, trust=test_trust).verdict.value == "trusted"
+        with open(out, "rb") as f, c2pa.Reader("video/mp4", f) as r:
+            store = json.loads(r.json())
+        label = store["active_manifest"]
+        ings = store["manifests"][label]["ingredients"]
+        for ing in ings:  # per-signing values
+            ing.pop("instance_id", None)
+        text = json.dumps(ings, sort_keys=True).replace(label, "ACTIVE")
+        return list(json.loads(text))
+
+    made = {}
+    for native in ("1", "0"):
+        monkeypatch.setenv("PROVCHECK_NATIVE_READ", native)
+        monkeypatch.setattr(_c2pa, "_NATIVE_READ", None)
+        made_streams.clear()
+        out = tmp_path / f"out-{native}.mp4"
+        sign(media("unsigned.mp4"), out, signer=signer, ai="fully", ingredients=[media(ingredient)])
+        made[native] = ingredients_of(out)
+        # libc reads the ingredient, and the written file for its hash; or nothing
+        assert len(made_streams) == (2 if native == "1" else 0)
+    assert made["1"] == made["0"]
